@@ -1,0 +1,254 @@
+/**
+ * The connection state machine after the opening handshake (RFC 6455 §4-§7): it owns the
+ * receiver and the output queue, answers pings, runs the close handshake, and turns protocol
+ * errors into a close frame. Sans-I/O: bytes in through {@link Connection.receive}, bytes out
+ * through {@link Connection.takeOutput}; the transport moves them and keeps the timers.
+ */
+import { CloseCode } from "./close-code.js";
+import type { ProtocolError } from "./errors.js";
+import { FIN, RSV1 } from "./frame.js";
+import { Opcode } from "./opcode.js";
+import { type MaskSource, OutputQueue } from "./output-queue.js";
+import { Receiver, type ReceiverHandler } from "./receiver.js";
+
+/** The WebSocket ready states (WHATWG WebSockets §readyState; RFC 6455 §4-§7). */
+export const ReadyState = {
+  /** The opening handshake is in progress. */
+  CONNECTING: 0,
+  /** The connection is open: messages flow both ways. */
+  OPEN: 1,
+  /** A close frame was sent or received; the close handshake is in progress. */
+  CLOSING: 2,
+  /** The close handshake is done or the connection failed. */
+  CLOSED: 3,
+} as const;
+
+/** A value of {@link ReadyState}. */
+export type ReadyStateValue = (typeof ReadyState)[keyof typeof ReadyState];
+
+/** What a connection reports to the layer that drives it. */
+export interface ConnectionHandler {
+  /** A complete data message; `compressed` when it must be inflated first (RFC 7692). */
+  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void;
+  /** A ping arrived (the pong is already queued when `autoPong` is on). */
+  onPing(data: Buffer): void;
+  /** A pong arrived. */
+  onPong(data: Buffer): void;
+  /**
+   * The peer's close frame arrived (RFC 6455 §5.5.1). Our answering close frame, if one was
+   * due, is queued; the close handshake is complete.
+   */
+  onCloseFrame(code: number, reason: string): void;
+  /** The peer broke the protocol; a close frame with `error.closeCode` is queued. */
+  onProtocolError(error: ProtocolError): void;
+  /** Bytes were queued into an empty output queue: the transport should schedule a flush. */
+  onOutput(): void;
+}
+
+/** Connection settings. */
+export interface ConnectionOptions {
+  /** True for the server side of the connection. */
+  isServer: boolean;
+  /** Largest incoming message payload in bytes (1009 above it). */
+  maxPayload: number;
+  /** Answer pings with pongs automatically (RFC 6455 §5.5.2); default true. */
+  autoPong?: boolean;
+  /** Whether permessage-deflate was negotiated (RSV1 allowed on data frames). */
+  allowRsv1?: boolean;
+  /** Random bytes for masking keys; required on the client side (RFC 6455 §5.3). */
+  maskSource?: MaskSource;
+}
+
+/** One WebSocket connection's protocol state, without any I/O. */
+export class Connection implements ReceiverHandler {
+  /** The current state; starts OPEN (the handshake is done before the connection exists). */
+  readyState: ReadyStateValue = ReadyState.OPEN;
+  /** Whether we have queued our close frame (RFC 6455 §5.5.1: nothing may follow it). */
+  closeSent = false;
+  /** Whether the peer's close frame has arrived. */
+  closeReceived = false;
+  /** The close code the peer sent (1005 if none), or 0 before its close frame. */
+  closeCode = 0;
+  /** The close reason the peer sent. */
+  closeReason = "";
+  /** The close code we sent, or 0. */
+  sentCloseCode = 0;
+
+  readonly isServer: boolean;
+  private readonly receiver: Receiver;
+  private readonly output: OutputQueue;
+  private readonly handler: ConnectionHandler;
+  private readonly autoPong: boolean;
+
+  constructor(handler: ConnectionHandler, options: ConnectionOptions) {
+    this.handler = handler;
+    this.isServer = options.isServer;
+    this.autoPong = options.autoPong !== false;
+    this.receiver = new Receiver(this, {
+      isServer: options.isServer,
+      maxPayload: options.maxPayload,
+      allowRsv1: options.allowRsv1,
+    });
+    if (!options.isServer && options.maskSource === undefined) {
+      throw new TypeError("a client connection needs a maskSource (RFC 6455 §5.3)");
+    }
+    this.output = new OutputQueue(options.isServer ? null : options.maskSource!);
+  }
+
+  // ---- input ----------------------------------------------------------------------------
+
+  /** Feeds bytes received from the peer. */
+  receive(chunk: Buffer): void {
+    this.receiver.push(chunk);
+  }
+
+  /** Holds back further events (e.g. while a compressed message inflates). */
+  pauseReceiving(): void {
+    this.receiver.pause();
+  }
+
+  /** Delivers events again, starting with the bytes held back. */
+  resumeReceiving(): void {
+    this.receiver.resume();
+  }
+
+  /** Whether no more input will be processed (after a close frame or an error). */
+  get receiveDone(): boolean {
+    return this.receiver.done;
+  }
+
+  /** @internal ReceiverHandler */
+  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void {
+    this.handler.onMessage(data, isBinary, compressed);
+  }
+
+  /** @internal ReceiverHandler */
+  onPing(data: Buffer): void {
+    // RFC 6455 §5.5.2/§5.5.3: answer with a pong carrying the same application data,
+    // unless our close frame has already gone out.
+    if (this.autoPong && !this.closeSent) this.queue(FIN | Opcode.Pong, data);
+    this.handler.onPing(data);
+  }
+
+  /** @internal ReceiverHandler */
+  onPong(data: Buffer): void {
+    // RFC 6455 §5.5.3: an unsolicited pong needs no answer.
+    this.handler.onPong(data);
+  }
+
+  /** @internal ReceiverHandler */
+  onClose(code: number, reason: string): void {
+    this.closeReceived = true;
+    this.closeCode = code;
+    this.closeReason = reason;
+    if (!this.closeSent) {
+      // RFC 6455 §5.5.1: answer with a close frame, typically echoing the status code.
+      this.writeClose(code === CloseCode.NoStatusReceived ? 0 : code, "");
+    }
+    this.readyState = ReadyState.CLOSED;
+    this.handler.onCloseFrame(code, reason);
+  }
+
+  /** @internal ReceiverHandler */
+  onProtocolError(error: ProtocolError): void {
+    // RFC 6455 §7.1.7: fail the connection; send a close frame first if we still may.
+    if (!this.closeSent) this.writeClose(error.closeCode, "");
+    this.readyState = ReadyState.CLOSING;
+    this.handler.onProtocolError(error);
+  }
+
+  // ---- output ---------------------------------------------------------------------------
+
+  /** Bytes queued and not yet taken by the transport. */
+  get queuedBytes(): number {
+    return this.output.length;
+  }
+
+  /**
+   * Queues a data message (one frame). Returns false, queuing nothing, once our close frame
+   * has been sent (RFC 6455 §5.5.1).
+   */
+  send(data: Uint8Array | string, isBinary: boolean, compressed = false): boolean {
+    if (this.closeSent) return false;
+    this.queue(FIN | (compressed ? RSV1 : 0) | (isBinary ? Opcode.Binary : Opcode.Text), data);
+    return true;
+  }
+
+  /**
+   * Queues one frame of a fragmented message (RFC 6455 §5.4): `opcode` is Text/Binary for
+   * the first fragment and Continuation after it.
+   */
+  sendFragment(opcode: number, data: Uint8Array | string, fin: boolean, compressed = false): boolean {
+    if (this.closeSent) return false;
+    this.queue((fin ? FIN : 0) | (compressed ? RSV1 : 0) | opcode, data);
+    return true;
+  }
+
+  /** Queues bytes that already form complete frames (an encoded-once published message). */
+  sendRaw(frame: Buffer): boolean {
+    if (this.closeSent) return false;
+    const wasEmpty = this.output.length === 0;
+    this.output.pushRaw(frame);
+    if (wasEmpty) this.handler.onOutput();
+    return true;
+  }
+
+  /** Queues a ping (RFC 6455 §5.5.2); payload at most 125 bytes. */
+  ping(data: Uint8Array | string = EMPTY): boolean {
+    if (this.closeSent) return false;
+    this.queue(FIN | Opcode.Ping, data);
+    return true;
+  }
+
+  /** Queues an unsolicited pong (RFC 6455 §5.5.3: a unidirectional heartbeat). */
+  pong(data: Uint8Array | string = EMPTY): boolean {
+    if (this.closeSent) return false;
+    this.queue(FIN | Opcode.Pong, data);
+    return true;
+  }
+
+  /**
+   * Starts the close handshake (RFC 6455 §7.1.2): queues a close frame with `code` (0 for
+   * none) and `reason`. Returns false if a close frame was already sent.
+   */
+  close(code = 0, reason = ""): boolean {
+    if (this.closeSent) return false;
+    this.writeClose(code, reason);
+    if (this.readyState === ReadyState.OPEN) this.readyState = ReadyState.CLOSING;
+    return true;
+  }
+
+  /** Takes the queued bytes for the transport (see {@link OutputQueue.take}). */
+  takeOutput(): Buffer | Buffer[] | null {
+    return this.output.take();
+  }
+
+  /** Marks the connection CLOSED and drops anything queued (the transport is gone). */
+  destroy(): void {
+    this.readyState = ReadyState.CLOSED;
+    this.receiver.stop();
+    this.output.clear();
+  }
+
+  private writeClose(code: number, reason: string): void {
+    this.closeSent = true;
+    this.sentCloseCode = code;
+    let payload: Buffer = EMPTY;
+    if (code !== 0) {
+      const reasonLength = reason.length === 0 ? 0 : Buffer.byteLength(reason);
+      payload = Buffer.allocUnsafe(2 + reasonLength);
+      payload[0] = code >>> 8;
+      payload[1] = code & 0xff;
+      if (reasonLength > 0) payload.write(reason, 2, "utf8");
+    }
+    this.queue(FIN | Opcode.Close, payload);
+  }
+
+  private queue(firstByte: number, data: Uint8Array | string): void {
+    const wasEmpty = this.output.length === 0;
+    this.output.pushFrame(firstByte, data);
+    if (wasEmpty) this.handler.onOutput();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,157 @@
+/**
+ * Frame header encoding and masking (RFC 6455 §5.2, §5.3). Decoding lives in the receiver,
+ * which parses headers in place from incoming chunks.
+ */
+
+/** The largest possible frame header: 2 + 8 (64-bit length) + 4 (masking key). */
+export const MAX_HEADER_SIZE = 14;
+
+/** RFC 6455 §5.2: FIN is the most significant bit of the first byte. */
+export const FIN = 0x80;
+/** RFC 6455 §5.2: RSV1, used by permessage-deflate (RFC 7692 §6). */
+export const RSV1 = 0x40;
+/** RFC 6455 §5.2: RSV2, no extension of ours uses it. */
+export const RSV2 = 0x20;
+/** RFC 6455 §5.2: RSV3, no extension of ours uses it. */
+export const RSV3 = 0x10;
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Size of a frame header for a payload of `payloadLength` bytes (RFC 6455 §5.2). */
+export function headerSize(payloadLength: number, masked: boolean): number {
+  const base = payloadLength < 126 ? 2 : payloadLength < 65536 ? 4 : 10;
+  return masked ? base + 4 : base;
+}
+
+/**
+ * Writes a frame header into `target` at `offset` and returns the offset after it.
+ * `firstByte` is FIN | RSV1-3 | opcode. When `mask` is given (client frames, RFC 6455 §5.3)
+ * the 4 bytes at `mask[maskOffset..+4]` are written as the masking key.
+ */
+export function writeHeader(
+  target: Uint8Array,
+  offset: number,
+  firstByte: number,
+  payloadLength: number,
+  mask?: Uint8Array,
+  maskOffset = 0,
+): number {
+  target[offset++] = firstByte;
+  const maskBit = mask === undefined ? 0 : 0x80;
+  // RFC 6455 §5.2: 7-bit, 16-bit or 64-bit payload length, always the minimal encoding.
+  if (payloadLength < 126) {
+    target[offset++] = maskBit | payloadLength;
+  } else if (payloadLength < 65536) {
+    target[offset++] = maskBit | 126;
+    target[offset++] = payloadLength >>> 8;
+    target[offset++] = payloadLength & 0xff;
+  } else {
+    target[offset++] = maskBit | 127;
+    const hi = Math.floor(payloadLength / 0x100000000);
+    const lo = payloadLength >>> 0;
+    target[offset++] = hi >>> 24;
+    target[offset++] = (hi >>> 16) & 0xff;
+    target[offset++] = (hi >>> 8) & 0xff;
+    target[offset++] = hi & 0xff;
+    target[offset++] = lo >>> 24;
+    target[offset++] = (lo >>> 16) & 0xff;
+    target[offset++] = (lo >>> 8) & 0xff;
+    target[offset++] = lo & 0xff;
+  }
+  if (mask !== undefined) {
+    target[offset++] = mask[maskOffset];
+    target[offset++] = mask[maskOffset + 1];
+    target[offset++] = mask[maskOffset + 2];
+    target[offset++] = mask[maskOffset + 3];
+  }
+  return offset;
+}
+
+/**
+ * XORs `data[start..end)` in place with the 4-byte masking key at `mask[maskOffset..+4]`
+ * (RFC 6455 §5.3). `phase` is the index (mod 4) of the key byte that applies to `data[start]`,
+ * so a payload split across chunks can be unmasked piece by piece.
+ * Works 4 bytes at a time on the aligned middle of the range.
+ */
+export function applyMask(
+  data: Uint8Array,
+  start: number,
+  end: number,
+  mask: Uint8Array,
+  maskOffset = 0,
+  phase = 0,
+): void {
+  const m0 = mask[maskOffset];
+  const m1 = mask[maskOffset + 1];
+  const m2 = mask[maskOffset + 2];
+  const m3 = mask[maskOffset + 3];
+  let i = start;
+  if (end - start >= 32 && LITTLE_ENDIAN) {
+    // Byte-wise up to a 4-byte boundary of the underlying ArrayBuffer.
+    while (((data.byteOffset + i) & 3) !== 0) {
+      const p = (phase + i - start) & 3;
+      data[i] ^= p === 0 ? m0 : p === 1 ? m1 : p === 2 ? m2 : m3;
+      i++;
+    }
+    const p = (phase + i - start) & 3;
+    const k = [m0, m1, m2, m3];
+    const key = (k[p] | (k[(p + 1) & 3] << 8) | (k[(p + 2) & 3] << 16) | (k[(p + 3) & 3] << 24)) | 0;
+    const words = (end - i) >>> 2;
+    const u32 = new Int32Array(data.buffer, data.byteOffset + i, words);
+    for (let w = 0; w < words; w++) u32[w] ^= key;
+    i += words << 2;
+  }
+  for (; i < end; i++) {
+    const p = (phase + i - start) & 3;
+    data[i] ^= p === 0 ? m0 : p === 1 ? m1 : p === 2 ? m2 : m3;
+  }
+}
+
+/**
+ * Copies `source[start..end)` into `target` at `offset`, masked with the key at
+ * `mask[maskOffset..+4]` (RFC 6455 §5.3), in one pass. Used by clients, which must never
+ * mask the caller's buffer in place.
+ */
+export function copyMasked(
+  source: Uint8Array,
+  start: number,
+  end: number,
+  target: Uint8Array,
+  offset: number,
+  mask: Uint8Array,
+  maskOffset = 0,
+): void {
+  const n = end - start;
+  if (n >= 64) {
+    target.set(source.subarray(start, end), offset);
+    applyMask(target, offset, offset + n, mask, maskOffset, 0);
+    return;
+  }
+  for (let i = 0; i < n; i++) target[offset + i] = source[start + i] ^ mask[maskOffset + (i & 3)];
+}
+
+/** Options for {@link encodeFrame}. */
+export interface EncodeFrameOptions {
+  /** The opcode (RFC 6455 §5.2). */
+  opcode: number;
+  /** Payload bytes. */
+  payload: Uint8Array;
+  /** FIN bit; default true. */
+  fin?: boolean;
+  /** RSV1 bit (compressed message, RFC 7692 §6); default false. */
+  rsv1?: boolean;
+  /** A 4-byte masking key; when given the frame is masked (client to server). */
+  mask?: Uint8Array;
+}
+
+/** Encodes one complete frame into a new Buffer (header and payload together). */
+export function encodeFrame(options: EncodeFrameOptions): Buffer {
+  const { opcode, payload, fin = true, rsv1 = false, mask } = options;
+  const size = headerSize(payload.length, mask !== undefined);
+  const out = Buffer.allocUnsafe(size + payload.length);
+  const firstByte = (fin ? FIN : 0) | (rsv1 ? RSV1 : 0) | opcode;
+  const offset = writeHeader(out, 0, firstByte, payload.length, mask);
+  if (mask !== undefined) copyMasked(payload, 0, payload.length, out, offset, mask);
+  else out.set(payload, offset);
+  return out;
+}

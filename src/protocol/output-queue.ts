@@ -1,0 +1,162 @@
+/**
+ * The bytes a connection has framed but not yet handed to its transport.
+ *
+ * Frames are copied into growing segments at the moment they are sent, so a caller may reuse
+ * its buffer right after `send()` returns, and a burst of small frames (echoes, pongs,
+ * publishes handled in one socket read) leaves as one contiguous buffer: one socket write.
+ * Payloads of {@link OutputQueue.COPY_LIMIT} bytes or more are referenced, not copied.
+ */
+import { applyMask, copyMasked, headerSize, MAX_HEADER_SIZE, writeHeader } from "./frame.js";
+
+const MIN_SEGMENT = 1024;
+
+/** Masking keys, shared by all client connections; each key is used once, right away. */
+const maskPool = Buffer.allocUnsafe(4096);
+let maskPoolOffset = maskPool.length;
+const MAX_SEGMENT = 64 * 1024;
+
+/** Supplies 4-byte masking keys (RFC 6455 §5.3: unpredictable, from a strong source). */
+export interface MaskSource {
+  /** Fills `target` with cryptographically strong random bytes. */
+  (target: Uint8Array): void;
+}
+
+/** A queue of outgoing frame bytes for one connection. */
+export class OutputQueue {
+  /** Payloads at least this large are queued by reference instead of copied. */
+  static readonly COPY_LIMIT = 64 * 1024;
+
+  /** Completed segments, in order. */
+  private chunks: Buffer[] | null = null;
+  /** The segment being filled. */
+  private segment: Buffer | null = null;
+  private used = 0;
+  /** Total bytes queued (all chunks plus the used part of the segment). */
+  private total = 0;
+
+  private readonly maskSource: MaskSource | null;
+
+  /** `maskSource` is given for client connections, whose frames are masked. */
+  constructor(maskSource: MaskSource | null) {
+    this.maskSource = maskSource;
+  }
+
+  /** Bytes queued and not yet taken. */
+  get length(): number {
+    return this.total;
+  }
+
+  /** Queues a frame: `firstByte` is FIN | RSV | opcode; `payload` bytes or a string (UTF-8). */
+  pushFrame(firstByte: number, payload: Uint8Array | string): void {
+    const isString = typeof payload === "string";
+    const length = isString ? Buffer.byteLength(payload) : payload.length;
+    const masked = this.maskSource !== null;
+    const head = headerSize(length, masked);
+    if (length >= OutputQueue.COPY_LIMIT && !masked) {
+      // Large server payload: header in the segment, payload by reference.
+      const seg = this.reserve(head);
+      this.used = writeHeader(seg, this.used, firstByte, length);
+      this.total += head;
+      this.pushChunk(isString ? Buffer.from(payload) : toBuffer(payload));
+      return;
+    }
+    const seg = this.reserve(head + length);
+    let off = this.used;
+    if (masked) {
+      const pool = this.nextMask();
+      const maskOffset = maskPoolOffset;
+      maskPoolOffset += 4;
+      off = writeHeader(seg, off, firstByte, length, pool, maskOffset);
+      if (isString) {
+        seg.write(payload, off, length, "utf8");
+        // Mask the encoded text in place (RFC 6455 §5.3).
+        applyMask(seg, off, off + length, pool, maskOffset, 0);
+      } else {
+        copyMasked(payload, 0, length, seg, off, pool, maskOffset);
+      }
+    } else {
+      off = writeHeader(seg, off, firstByte, length);
+      if (isString) seg.write(payload, off, length, "utf8");
+      else seg.set(payload, off);
+    }
+    this.used = off + length;
+    this.total += head + length;
+  }
+
+  /** Queues bytes that are already a complete frame (a published frame encoded once). */
+  pushRaw(frame: Buffer): void {
+    if (frame.length >= OutputQueue.COPY_LIMIT) {
+      this.pushChunk(frame);
+      return;
+    }
+    const seg = this.reserve(frame.length);
+    seg.set(frame, this.used);
+    this.used += frame.length;
+    this.total += frame.length;
+  }
+
+  /**
+   * Takes everything queued: one Buffer in the common case, an array when large payloads were
+   * queued by reference (write them corked, in order), or null when empty.
+   */
+  take(): Buffer | Buffer[] | null {
+    if (this.total === 0) return null;
+    let tail: Buffer | null = null;
+    if (this.segment !== null && this.used > 0) tail = this.segment.subarray(0, this.used);
+    this.segment = null;
+    this.used = 0;
+    this.total = 0;
+    const chunks = this.chunks;
+    this.chunks = null;
+    if (chunks === null) return tail;
+    if (tail !== null) chunks.push(tail);
+    return chunks.length === 1 ? chunks[0] : chunks;
+  }
+
+  /** Drops everything queued (the connection is gone). */
+  clear(): void {
+    this.chunks = null;
+    this.segment = null;
+    this.used = 0;
+    this.total = 0;
+  }
+
+  /** Returns a segment with `bytes` free at `this.used`. */
+  private reserve(bytes: number): Buffer {
+    const seg = this.segment;
+    if (seg !== null && seg.length - this.used >= bytes) return seg;
+    if (seg !== null && this.used > 0) (this.chunks ??= []).push(seg.subarray(0, this.used));
+    const prev = seg === null ? 0 : seg.length;
+    let size = prev === 0 ? MIN_SEGMENT : prev * 2;
+    if (size > MAX_SEGMENT) size = MAX_SEGMENT;
+    if (size < bytes) size = bytes;
+    const next = Buffer.allocUnsafe(size);
+    this.segment = next;
+    this.used = 0;
+    return next;
+  }
+
+  private pushChunk(chunk: Buffer): void {
+    if (this.segment !== null && this.used > 0) {
+      (this.chunks ??= []).push(this.segment.subarray(0, this.used));
+      this.segment = this.segment.subarray(this.used);
+      this.used = 0;
+      if (this.segment.length < MAX_HEADER_SIZE) this.segment = null;
+    }
+    (this.chunks ??= []).push(chunk);
+    this.total += chunk.length;
+  }
+
+  /** The shared pool holding the next masking key; refilled 1,024 keys at a time. */
+  private nextMask(): Buffer {
+    if (maskPoolOffset >= maskPool.length) {
+      this.maskSource!(maskPool);
+      maskPoolOffset = 0;
+    }
+    return maskPool;
+  }
+}
+
+function toBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
+}

@@ -1,0 +1,140 @@
+/**
+ * WebSocketServer options, with their defaults. Times are in milliseconds, sizes in bytes.
+ */
+import type { IncomingMessage, Server as HttpServer } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+type PerMessageDeflateOptions = Record<string, unknown>; // TEMPORARY
+import type { PubSubAdapter } from "./adapter.js";
+import type { ServerWebSocket } from "./server-websocket.js";
+
+/** What the `upgrade` hook learns about a handshake before it is accepted. */
+export interface UpgradeInfo {
+  /** Subprotocols the client offered, in its order. */
+  protocols: string[];
+  /** The `Origin` header, if any. */
+  origin: string | undefined;
+  /** The subprotocol the server will select ("" for none). */
+  protocol: string;
+}
+
+/** What happens to a message for a connection whose buffered bytes exceed `maxBackpressure`. */
+export type BackpressurePolicy = "drop" | "close";
+
+/** Handlers, defined once per server (not per connection). */
+export interface ServerHandlers<T> {
+  /** A connection is open; `ws.data` holds what the `upgrade` hook returned. */
+  open?(ws: ServerWebSocket<T>): void;
+  /** A message arrived. `data` is a view of the received bytes; text is UTF-8 (`data.toString()`). */
+  message?(ws: ServerWebSocket<T>, data: Buffer, isBinary: boolean): void;
+  /**
+   * The connection is closed (the socket is gone). `code` is the peer's close code, 1005 if its
+   * close frame had none, the code we failed the connection with after a protocol error, or
+   * 1006 when it ended without a close frame.
+   */
+  close?(ws: ServerWebSocket<T>, code: number, reason: string): void;
+  /** Buffered output was written out after `send` reported backpressure. */
+  drain?(ws: ServerWebSocket<T>): void;
+  /** A ping arrived (the pong is sent automatically unless `autoPong` is false). */
+  ping?(ws: ServerWebSocket<T>, data: Buffer): void;
+  /** A pong arrived. */
+  pong?(ws: ServerWebSocket<T>, data: Buffer): void;
+  /** The connection failed (protocol error, socket error, idle timeout); `close` follows. */
+  error?(ws: ServerWebSocket<T>, error: Error): void;
+}
+
+/** Options of {@link WebSocketServer}. */
+export interface WebSocketServerOptions<T = undefined> extends ServerHandlers<T> {
+  /** Create and listen on an HTTP server on this port (0 for any free port). */
+  port?: number;
+  /** Host to listen on with `port`. Default: all interfaces (as `net.Server.listen`). */
+  host?: string;
+  /** Attach to this existing `http`/`https` server's `upgrade` event. */
+  server?: HttpServer | HttpsServer;
+  /** Neither listen nor attach; call {@link WebSocketServer.handleUpgrade} yourself. */
+  noServer?: boolean;
+  /** Accept upgrades only on this path (query string ignored). Default: any path. */
+  path?: string;
+  /**
+   * Subprotocols the server speaks. An array: the first protocol in the client's offer that is
+   * in the array is selected. A function: returns the protocol to select, or "" for none.
+   * Default: none selected.
+   */
+  protocols?: readonly string[] | ((offered: string[], req: IncomingMessage) => string);
+  /** Allowed `Origin` values (exact, ASCII case-insensitive). Others get 403. Default: any origin. */
+  origins?: readonly string[];
+  /**
+   * Async hook run before the handshake is accepted: authenticate, check the origin, and
+   * return the per-connection data (`ws.data`). Throw a `HandshakeError(status, message,
+   * headers)` to reject with that HTTP status; any other error rejects with 500.
+   */
+  upgrade?: (req: IncomingMessage, info: UpgradeInfo) => T | Promise<T>;
+  /** Largest incoming message in bytes; larger ones close the connection with 1009. Default 16 MiB. */
+  maxPayload?: number;
+  /** Buffered bytes per connection above which `backpressurePolicy` applies. Default 1 MiB. */
+  maxBackpressure?: number;
+  /** "drop": messages are dropped while over the limit (send returns `SendStatus.Dropped`); "close": the connection is closed with 1008. Default "drop". */
+  backpressurePolicy?: BackpressurePolicy;
+  /** Close a connection that received nothing for this long (ms); 0 disables. Default 120000. */
+  idleTimeout?: number;
+  /** Ping a quiet peer after half the idle timeout so live peers stay connected. Default true. */
+  sendPings?: boolean;
+  /** Answer pings automatically (RFC 6455 §5.5.2). Default true. */
+  autoPong?: boolean;
+  /** Time allowed for the `upgrade` hook, and for the HTTP request head on a server we create (ms). Default 10000. */
+  handshakeTimeout?: number;
+  /** Time to wait for the peer's close frame and TCP close before destroying the socket (ms). Default 5000. */
+  closeTimeout?: number;
+  /** Largest number of open connections; further handshakes get 503. Default: unlimited. */
+  maxConnections?: number;
+  /** Largest number of handshakes waiting on the `upgrade` hook; further ones get 503. Default 1000. */
+  maxPendingHandshakes?: number;
+  /** permessage-deflate (RFC 7692): true for defaults, or options. Default false. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Pub/sub adapter for scale-out across processes (e.g. `RedisAdapter`). Default: in-memory only. */
+  adapter?: PubSubAdapter;
+}
+
+/** Options with defaults applied. */
+export interface ResolvedOptions {
+  maxPayload: number;
+  maxBackpressure: number;
+  backpressurePolicy: BackpressurePolicy;
+  idleTimeout: number;
+  sendPings: boolean;
+  autoPong: boolean;
+  handshakeTimeout: number;
+  closeTimeout: number;
+  maxConnections: number;
+  maxPendingHandshakes: number;
+}
+
+/** The defaults, in one place (documented in README and docs/SECURITY.md). */
+export const DEFAULTS: ResolvedOptions = {
+  maxPayload: 16 * 1024 * 1024,
+  maxBackpressure: 1024 * 1024,
+  backpressurePolicy: "drop",
+  idleTimeout: 120_000,
+  sendPings: true,
+  autoPong: true,
+  handshakeTimeout: 10_000,
+  closeTimeout: 5_000,
+  maxConnections: Infinity,
+  maxPendingHandshakes: 1000,
+};
+
+/** Applies defaults and checks values. */
+export function resolveOptions(options: WebSocketServerOptions<unknown>): ResolvedOptions {
+  const r: ResolvedOptions = { ...DEFAULTS };
+  for (const key of Object.keys(DEFAULTS) as Array<keyof ResolvedOptions>) {
+    const v = (options as Record<string, unknown>)[key];
+    if (v !== undefined) (r as unknown as Record<string, unknown>)[key] = v;
+  }
+  for (const key of ["maxPayload", "maxBackpressure", "idleTimeout", "handshakeTimeout", "closeTimeout", "maxConnections", "maxPendingHandshakes"] as const) {
+    const v = r[key];
+    if (typeof v !== "number" || Number.isNaN(v) || v < 0) throw new RangeError(`option ${key} must be a non-negative number`);
+  }
+  if (r.backpressurePolicy !== "drop" && r.backpressurePolicy !== "close") {
+    throw new RangeError('option backpressurePolicy must be "drop" or "close"');
+  }
+  return r;
+}

@@ -1,0 +1,373 @@
+/**
+ * WebSocketServer: accepts RFC 6455 opening handshakes on an `http`/`https` server (its own,
+ * an existing one, or none with `handleUpgrade`), runs the `upgrade` hook, and binds each
+ * accepted socket to a transport whose events go to handlers defined once per server.
+ */
+import { EventEmitter } from "node:events";
+import { createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { CloseCode } from "../protocol/close-code.js";
+import { HandshakeError } from "../protocol/errors.js";
+import { encodeFrame } from "../protocol/frame.js";
+import { acceptResponse, rejectResponse, validateUpgradeRequest, type UpgradeRequest } from "../protocol/handshake.js";
+import { Opcode } from "../protocol/opcode.js";
+import { Transport, type TransportOwner } from "../transport/transport.js";
+import type { PubSubAdapter } from "./adapter.js";
+import { negotiateDeflate, type DeflateSetup } from "./deflate-setup.js";
+import { resolveOptions, type ResolvedOptions, type ServerHandlers, type UpgradeInfo, type WebSocketServerOptions } from "./options.js";
+import { SendStatus } from "./send-status.js";
+import { ServerWebSocket, toPayload, type WebSocketData } from "./server-websocket.js";
+import { TopicRegistry } from "./topics.js";
+
+/** Upgrade listeners shared per HTTP server, so several wsx servers can split it by path. */
+const attached = new WeakMap<HttpServer, Array<WebSocketServer<any>>>();
+
+function onHttpUpgrade(this: HttpServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const servers = attached.get(this) ?? [];
+  for (const wss of servers) {
+    if (wss.shouldHandle(req)) {
+      wss.handleUpgrade(req, socket, head);
+      return;
+    }
+  }
+  // No wsx server wants this path; leave it to other upgrade listeners if there are any.
+  if (this.listenerCount("upgrade") > 1) return;
+  abortHandshake(socket, new HandshakeError(400, "no WebSocket endpoint at this path"), 1000);
+}
+
+function onOwnServerRequest(_req: IncomingMessage, res: import("node:http").ServerResponse): void {
+  // RFC 6455 §4.2.2: plain HTTP requests to a WebSocket-only server get 426.
+  const body = "426 Upgrade Required: this endpoint speaks WebSocket\n";
+  res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket", Connection: "Upgrade", "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function swallow(): void {}
+
+/** Placeholder owner until the ServerWebSocket exists (no events can arrive before start()). */
+const NO_OWNER: TransportOwner = {
+  onMessage: swallow,
+  onPing: swallow,
+  onPong: swallow,
+  onCloseFrame: swallow,
+  onDrain: swallow,
+  onError: swallow,
+  onClosed: swallow,
+};
+
+/** Writes an HTTP error response and closes the socket (destroyed if the peer lingers). */
+function abortHandshake(socket: Duplex, error: HandshakeError, lingerMs: number): void {
+  if (socket.destroyed) return;
+  socket.on("error", swallow);
+  if (socket.writable) {
+    socket.end(rejectResponse(error.status, error.message, error.headers));
+    setTimeout(() => socket.destroy(), lingerMs).unref();
+  } else {
+    socket.destroy();
+  }
+}
+
+/**
+ * A WebSocket server.
+ *
+ * Events: `listening` (own server), `error` (server-level errors, e.g. from `listen` or an
+ * `upgrade` hook that threw something other than a `HandshakeError`), `connection` (ws, req).
+ */
+export class WebSocketServer<T = undefined> extends EventEmitter {
+  /** Connections currently open. */
+  readonly clients = new Set<ServerWebSocket<T>>();
+  /** The HTTP server in use (created or attached), or null with `noServer`. */
+  readonly httpServer: HttpServer | null;
+  /** @internal */
+  readonly options: ResolvedOptions;
+  /** @internal */
+  readonly handlers: ServerHandlers<T>;
+  /** @internal */
+  readonly topics = new TopicRegistry<T>();
+  /** Messages dropped because a connection was over `maxBackpressure` (sends and publishes). */
+  droppedMessages = 0;
+
+  private readonly path: string | undefined;
+  private readonly userOptions: WebSocketServerOptions<T>;
+  private readonly ownServer: boolean;
+  private readonly deflate: DeflateSetup | null;
+  private readonly adapter: PubSubAdapter | null;
+  private pendingHandshakes = 0;
+  private closing: Promise<void> | null = null;
+  private readonly listening: Promise<void>;
+
+  constructor(options: WebSocketServerOptions<T> = {}) {
+    super();
+    this.userOptions = options;
+    this.options = resolveOptions(options as WebSocketServerOptions<unknown>);
+    this.handlers = options;
+    this.path = options.path;
+    this.deflate = negotiateDeflate(options.perMessageDeflate, this.options.maxPayload);
+    this.adapter = options.adapter ?? null;
+    if (this.adapter !== null) {
+      this.topics.setAdapter(this.adapter);
+      this.adapter.attach((topic, data, isBinary) => this.deliverLocal(topic, data, isBinary, undefined));
+    }
+    const modes = Number(options.port !== undefined) + Number(options.server !== undefined) + Number(options.noServer === true);
+    if (modes !== 1) throw new TypeError("exactly one of `port`, `server` or `noServer` must be given");
+
+    if (options.noServer) {
+      this.httpServer = null;
+      this.ownServer = false;
+      this.listening = Promise.resolve();
+    } else {
+      const server = (options.server as HttpServer | undefined) ?? createServer(onOwnServerRequest);
+      this.httpServer = server;
+      this.ownServer = options.server === undefined;
+      let list = attached.get(server);
+      if (list === undefined) {
+        list = [];
+        attached.set(server, list);
+        server.on("upgrade", onHttpUpgrade);
+      }
+      list.push(this);
+      if (this.ownServer) {
+        // Bound the time a client may take to send its request head (slowloris).
+        server.headersTimeout = this.options.handshakeTimeout;
+        server.requestTimeout = this.options.handshakeTimeout;
+        this.listening = new Promise((resolve, reject) => {
+          server.once("error", reject);
+          server.listen(options.port, options.host, () => {
+            server.removeListener("error", reject);
+            server.on("error", (err) => this.emit("error", err));
+            this.emit("listening");
+            resolve();
+          });
+        });
+        this.listening.catch((err) => this.emit("error", err));
+      } else {
+        this.listening = Promise.resolve();
+      }
+    }
+  }
+
+  /** Resolves once the server listens (immediately unless it created its own server). */
+  async ready(): Promise<void> {
+    await this.listening;
+  }
+
+  /** The address the own or attached HTTP server listens on. */
+  address(): AddressInfo | string | null {
+    return this.httpServer?.address() ?? null;
+  }
+
+  /** The port the server listens on (own or attached server). */
+  get port(): number {
+    const a = this.address();
+    return a !== null && typeof a === "object" ? a.port : 0;
+  }
+
+  /** Whether this server handles `req` (path match). */
+  shouldHandle(req: IncomingMessage): boolean {
+    if (this.path === undefined) return true;
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    return (q === -1 ? url : url.slice(0, q)) === this.path;
+  }
+
+  /**
+   * Runs the opening handshake on a socket taken from an HTTP `upgrade` event (for `noServer`,
+   * or when attaching by hand). Rejected handshakes are answered with an HTTP status and
+   * closed; accepted ones go to the `open` handler.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", swallow);
+    if (this.closing !== null) return abortHandshake(socket, new HandshakeError(503, "server is shutting down"), this.options.closeTimeout);
+    let request: UpgradeRequest;
+    try {
+      request = validateUpgradeRequest(req.method, req.httpVersion, req.headers);
+    } catch (err) {
+      return abortHandshake(socket, err as HandshakeError, this.options.closeTimeout);
+    }
+    // RFC 6455 §10.2: the server may refuse origins it does not trust (403).
+    const origins = this.userOptions.origins;
+    if (origins !== undefined) {
+      const origin = request.origin?.toLowerCase();
+      if (origin === undefined || !origins.some((o) => o.toLowerCase() === origin)) {
+        return abortHandshake(socket, new HandshakeError(403, "origin not allowed"), this.options.closeTimeout);
+      }
+    }
+    if (this.clients.size + this.pendingHandshakes >= this.options.maxConnections) {
+      return abortHandshake(socket, new HandshakeError(503, "too many connections"), this.options.closeTimeout);
+    }
+    const protocol = this.selectProtocol(request.protocols, req);
+    const hook = this.userOptions.upgrade;
+    if (hook === undefined) {
+      this.completeUpgrade(req, socket, head, request, protocol, undefined as T);
+      return;
+    }
+    if (this.pendingHandshakes >= this.options.maxPendingHandshakes) {
+      return abortHandshake(socket, new HandshakeError(503, "too many pending handshakes"), this.options.closeTimeout);
+    }
+    this.pendingHandshakes++;
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      this.pendingHandshakes--;
+      abortHandshake(socket, new HandshakeError(408, "handshake timeout"), this.options.closeTimeout);
+    }, this.options.handshakeTimeout);
+    const info: UpgradeInfo = { protocols: request.protocols, origin: request.origin, protocol };
+    let result: T | Promise<T>;
+    try {
+      result = hook(req, info);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    Promise.resolve(result).then(
+      (data) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.pendingHandshakes--;
+        if (socket.destroyed || !socket.writable) return;
+        if (this.closing !== null) return abortHandshake(socket, new HandshakeError(503, "server is shutting down"), this.options.closeTimeout);
+        this.completeUpgrade(req, socket, head, request, info.protocol, data);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.pendingHandshakes--;
+        if (err instanceof HandshakeError) return abortHandshake(socket, err, this.options.closeTimeout);
+        if (this.listenerCount("error") > 0) this.emit("error", err);
+        abortHandshake(socket, new HandshakeError(500, "internal error during the handshake"), this.options.closeTimeout);
+      },
+    );
+  }
+
+  private selectProtocol(offered: string[], req: IncomingMessage): string {
+    const p = this.userOptions.protocols;
+    if (p === undefined || offered.length === 0) return "";
+    if (typeof p === "function") {
+      const chosen = p(offered, req);
+      // RFC 6455 §4.2.2: the server may only pick a protocol the client offered.
+      return chosen && offered.includes(chosen) ? chosen : "";
+    }
+    for (const o of offered) if (p.includes(o)) return o;
+    return "";
+  }
+
+  private completeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, request: UpgradeRequest, protocol: string, data: T): void {
+    const negotiated = this.deflate?.negotiate(request.extensions) ?? null;
+    const opts = this.options;
+    const transport = new Transport(socket, NO_OWNER, {
+      isServer: true,
+      maxPayload: opts.maxPayload,
+      autoPong: opts.autoPong,
+      closeTimeout: opts.closeTimeout,
+      idleTimeout: opts.idleTimeout,
+      sendPings: opts.sendPings,
+      codec: negotiated?.codec ?? null,
+    });
+    const ws = new ServerWebSocket<T>(this, transport, data, protocol, negotiated?.response ?? "");
+    transport.owner = ws;
+    socket.removeListener("error", swallow);
+    const s = socket as Duplex & { setNoDelay?: (v: boolean) => void; setTimeout?: (ms: number) => void };
+    s.setNoDelay?.(true);
+    s.setTimeout?.(0);
+    socket.write(acceptResponse(request.key, protocol || undefined, negotiated?.response || undefined));
+    this.clients.add(ws);
+    transport.start();
+    this.emit("connection", ws, req);
+    this.handlers.open?.(ws);
+    // Bytes that came with the handshake are processed after `open`.
+    if (head.length > 0 && !transport.closed) transport.onData(head);
+  }
+
+  /** @internal called once when a connection's socket has closed */
+  connectionClosed(ws: ServerWebSocket<T>): void {
+    this.clients.delete(ws);
+    this.topics.unsubscribeAll(ws);
+    if (this.closing !== null && this.clients.size === 0) this.emit("drained");
+  }
+
+  // ---- pub/sub --------------------------------------------------------------------------
+
+  /**
+   * Publishes to every local subscriber of `topic` (except `sender`, if given), framing the
+   * message once; and, with an adapter, to the subscribers on other nodes. Returns the number
+   * of local deliveries queued.
+   */
+  publish(topic: string, data: WebSocketData, isBinary?: boolean, compress = true, sender?: ServerWebSocket<T>): number {
+    const payload = toPayload(data);
+    const binary = isBinary ?? typeof payload !== "string";
+    const bytes = typeof payload === "string" ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+    const n = this.deliverLocal(topic, bytes, binary, sender);
+    // The adapter may send later: give it bytes the caller cannot change under it.
+    if (this.adapter !== null) this.adapter.publish(topic, typeof payload === "string" ? bytes : Buffer.from(bytes), binary);
+    void compress;
+    return n;
+  }
+
+  /** @internal delivers a message to local subscribers, encoding the frame once */
+  deliverLocal(topic: string, bytes: Buffer, isBinary: boolean, sender: ServerWebSocket<T> | undefined): number {
+    const subs = this.topics.subscribers.get(topic);
+    if (subs === undefined) return 0;
+    if (subs.size === 1 && sender !== undefined && subs.has(sender)) return 0;
+    const frame = encodeFrame({ opcode: isBinary ? Opcode.Binary : Opcode.Text, payload: bytes });
+    const limit = this.options.maxBackpressure;
+    let n = 0;
+    for (const ws of subs) {
+      if (ws === sender) continue;
+      const t = ws.transport;
+      if (t.bufferedAmount > limit) {
+        ws.overLimit();
+        continue;
+      }
+      if (t.sendRaw(frame)) n++;
+    }
+    return n;
+  }
+
+  /** Number of local subscribers of `topic`. */
+  subscriberCount(topic: string): number {
+    return this.topics.count(topic);
+  }
+
+  // ---- shutdown -------------------------------------------------------------------------
+
+  /**
+   * Stops accepting, sends 1001 Going Away (or `code`) to every client, waits for the close
+   * handshakes up to the close timeout (then destroys what is left), closes the HTTP server
+   * if it created it, closes the adapter, and resolves. Calling it again returns the same promise.
+   */
+  close(code: number = CloseCode.GoingAway, reason = "server shutting down"): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    this.closing = (async () => {
+      const server = this.httpServer;
+      if (server !== null) {
+        const list = attached.get(server);
+        if (list !== undefined) {
+          const i = list.indexOf(this);
+          if (i !== -1) list.splice(i, 1);
+          if (list.length === 0) {
+            attached.delete(server);
+            server.removeListener("upgrade", onHttpUpgrade);
+          }
+        }
+      }
+      const serverClosed =
+        this.ownServer && server !== null && server.listening
+          ? new Promise<void>((resolve) => server.close(() => resolve()))
+          : Promise.resolve();
+      if (this.clients.size > 0) {
+        const drained = new Promise<void>((resolve) => this.once("drained", resolve));
+        for (const ws of this.clients) ws.transport.close(code, reason);
+        await drained;
+      }
+      if (this.ownServer && server !== null) server.closeAllConnections?.();
+      await serverClosed;
+      if (this.adapter !== null) await this.adapter.close();
+    })();
+    return this.closing;
+  }
+}
+
+export { SendStatus };

@@ -1,0 +1,435 @@
+/**
+ * Binds a protocol {@link Connection} to any `stream.Duplex` (net.Socket, tls.TLSSocket …):
+ * feeds it what the socket reads, writes what it queues (batched, one write per callback),
+ * tracks backpressure, and keeps the close, idle and keepalive timers.
+ */
+import type { Duplex } from "node:stream";
+import { CloseCode } from "../protocol/close-code.js";
+import { Connection, ReadyState, type ConnectionHandler } from "../protocol/connection.js";
+import { ProtocolError } from "../protocol/errors.js";
+import type { MaskSource } from "../protocol/output-queue.js";
+import { isValidUtf8 } from "../protocol/utf8.js";
+import { type Flushable, scheduleFlush } from "./flush.js";
+import { coarseNow, joinWheel, leaveWheel, type WheelMember } from "./timer-wheel.js";
+
+/** What a transport reports to the API object on top of it (server socket or client). */
+export interface TransportOwner {
+  /** A complete (and, if compressed, inflated and validated) data message. */
+  onMessage(data: Buffer, isBinary: boolean): void;
+  /** A ping arrived (already answered when autoPong is on). */
+  onPing(data: Buffer): void;
+  /** A pong arrived. */
+  onPong(data: Buffer): void;
+  /** The peer's close frame arrived (the close handshake is under way). */
+  onCloseFrame(code: number, reason: string): void;
+  /** The socket's write buffer emptied after a write had to wait. */
+  onDrain(): void;
+  /** The protocol or the socket failed; `onClosed` follows. */
+  onError(error: Error): void;
+  /** The socket is closed; called exactly once. */
+  onClosed(): void;
+}
+
+/** The compression codec a transport drives (permessage-deflate, RFC 7692). */
+export interface MessageCodec {
+  /** Messages smaller than this many bytes are sent uncompressed. */
+  readonly threshold: number;
+  compress(data: Buffer, callback: (err: Error | null, result?: Buffer) => void): void;
+  decompress(data: Buffer, callback: (err: ProtocolError | null, result?: Buffer) => void): void;
+  close(): void;
+}
+
+/** Transport settings; times in milliseconds. */
+export interface TransportOptions {
+  /** True on the server side. */
+  isServer: boolean;
+  /** Largest incoming message in bytes. */
+  maxPayload: number;
+  /** Answer pings automatically; default true. */
+  autoPong?: boolean;
+  /** How long to wait for the peer's close frame and TCP close before destroying the socket. */
+  closeTimeout: number;
+  /** Close a connection that received nothing for this long; 0 disables. */
+  idleTimeout: number;
+  /** Send a ping after half the idle timeout, so live peers answer and stay (default true). */
+  sendPings?: boolean;
+  /** Random source for client masking keys. */
+  maskSource?: MaskSource;
+  /** The negotiated compression codec, if any. */
+  codec?: MessageCodec | null;
+}
+
+const kTransport = Symbol("wsx.transport");
+
+type TransportSocket = Duplex & { [kTransport]?: Transport };
+
+function onSocketData(this: TransportSocket, chunk: Buffer): void {
+  this[kTransport]!.onData(chunk);
+}
+function onSocketEnd(this: TransportSocket): void {
+  this[kTransport]!.onEnd();
+}
+function onSocketClose(this: TransportSocket): void {
+  this[kTransport]!.onSocketClose();
+}
+function onSocketError(this: TransportSocket, err: Error): void {
+  this[kTransport]!.onSocketError(err);
+}
+function onSocketDrain(this: TransportSocket): void {
+  this[kTransport]!.onSocketDrain();
+}
+
+/** One WebSocket connection over a stream. */
+export class Transport implements ConnectionHandler, Flushable, WheelMember {
+  readonly socket: TransportSocket;
+  readonly connection: Connection;
+  owner: TransportOwner;
+
+  /** @internal flush list membership */
+  flushQueued = false;
+  /** Whether the socket has closed. */
+  closed = false;
+  /** The error that failed the connection, if any. */
+  error: Error | null = null;
+
+  private readonly closeTimeout: number;
+  private readonly idleTimeout: number;
+  private readonly sendPings: boolean;
+  private readonly codec: MessageCodec | null;
+  private closeTimer: NodeJS.Timeout | null = null;
+  private lastActivity = 0;
+  private pingOutstanding = false;
+  private waitingDrain = false;
+  private ended = false;
+  /** Compressions in flight; sends wait behind them to keep message order. */
+  private pendingSends: PendingSend[] | null = null;
+  private compressing = 0;
+
+  constructor(socket: Duplex, owner: TransportOwner, options: TransportOptions) {
+    this.socket = socket as TransportSocket;
+    this.owner = owner;
+    this.closeTimeout = options.closeTimeout;
+    this.idleTimeout = options.idleTimeout;
+    this.sendPings = options.sendPings !== false;
+    this.codec = options.codec ?? null;
+    this.connection = new Connection(this, {
+      isServer: options.isServer,
+      maxPayload: options.maxPayload,
+      autoPong: options.autoPong,
+      allowRsv1: this.codec !== null,
+      maskSource: options.maskSource,
+    });
+  }
+
+  /** Starts reading. `head` holds bytes that arrived with the handshake. */
+  start(head?: Buffer): void {
+    const socket = this.socket;
+    socket[kTransport] = this;
+    socket.on("data", onSocketData);
+    socket.on("end", onSocketEnd);
+    socket.on("close", onSocketClose);
+    socket.on("error", onSocketError);
+    socket.on("drain", onSocketDrain);
+    if (this.idleTimeout > 0) {
+      joinWheel(this, this.idleTimeout / 4);
+      this.lastActivity = coarseNow;
+    }
+    if (head !== undefined && head.length > 0) this.onData(head);
+    if (socket.isPaused()) socket.resume();
+  }
+
+  // ---- reading --------------------------------------------------------------------------
+
+  /** @internal */
+  onData(chunk: Buffer): void {
+    this.lastActivity = coarseNow;
+    this.pingOutstanding = false;
+    this.connection.receive(chunk);
+  }
+
+  /** @internal */
+  onEnd(): void {
+    // The peer half-closed. RFC 6455 §7.1.1: after the close handshake TCP goes down; if it
+    // closed without one, the connection is over too (1006 abnormal closure).
+    this.ended = true;
+    this.flush();
+    this.socket.end();
+  }
+
+  /** @internal */
+  onSocketError(err: Error): void {
+    if (this.error === null) this.error = err;
+    // 'close' follows 'error' on net sockets.
+  }
+
+  /** @internal */
+  onSocketClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.closeTimer !== null) {
+      clearTimeout(this.closeTimer);
+      this.closeTimer = null;
+    }
+    if (this.idleTimeout > 0) leaveWheel(this);
+    this.connection.destroy();
+    this.pendingSends = null;
+    if (this.codec !== null) this.codec.close();
+    const socket = this.socket;
+    socket.removeListener("data", onSocketData);
+    socket.removeListener("end", onSocketEnd);
+    socket.removeListener("drain", onSocketDrain);
+    // Keep the error listener: a late error on a destroyed socket must not crash the process.
+    this.owner.onClosed();
+  }
+
+  /** @internal */
+  onSocketDrain(): void {
+    if (!this.waitingDrain) return;
+    this.waitingDrain = false;
+    this.owner.onDrain();
+  }
+
+  // ---- ConnectionHandler ------------------------------------------------------------------
+
+  /** @internal */
+  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void {
+    if (!compressed) {
+      this.owner.onMessage(data, isBinary);
+      return;
+    }
+    const codec = this.codec;
+    if (codec === null) return; // unreachable: RSV1 is refused when nothing was negotiated
+    // RFC 7692: inflate, keeping later messages behind this one.
+    this.connection.pauseReceiving();
+    this.socket.pause();
+    codec.decompress(data, (err, result) => {
+      if (this.closed) return;
+      if (err !== null || result === undefined) {
+        this.fail(err ?? new ProtocolError(CloseCode.InternalError, "decompression failed"));
+        return;
+      }
+      // RFC 6455 §8.1: text must be UTF-8, checked after inflation.
+      if (!isBinary && !isValidUtf8(result)) {
+        this.fail(new ProtocolError(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in a text message"));
+        return;
+      }
+      this.owner.onMessage(result, isBinary);
+      if (this.closed) return;
+      this.socket.resume();
+      this.connection.resumeReceiving();
+    });
+  }
+
+  /** @internal */
+  onPing(data: Buffer): void {
+    this.owner.onPing(data);
+  }
+
+  /** @internal */
+  onPong(data: Buffer): void {
+    this.owner.onPong(data);
+  }
+
+  /** @internal */
+  onCloseFrame(code: number, reason: string): void {
+    this.owner.onCloseFrame(code, reason);
+    if (this.connection.isServer) {
+      // RFC 6455 §7.1.1: the server closes the TCP connection first, after its close frame.
+      this.endAfterFlush();
+    } else {
+      // The client waits for the server to close TCP, but not forever.
+      this.armCloseTimer();
+    }
+  }
+
+  /** @internal */
+  onProtocolError(error: ProtocolError): void {
+    this.fail(error);
+  }
+
+  /** @internal */
+  onOutput(): void {
+    scheduleFlush(this);
+  }
+
+  // ---- writing --------------------------------------------------------------------------
+
+  /** Bytes queued but not yet handed to the operating system (ours plus the stream's). */
+  get bufferedAmount(): number {
+    return this.connection.queuedBytes + this.socket.writableLength;
+  }
+
+  /** Writes everything queued to the socket now. */
+  flush(): void {
+    const out = this.connection.takeOutput();
+    if (out === null) return;
+    const socket = this.socket;
+    if (this.closed || socket.destroyed || !socket.writable) return;
+    let ok: boolean;
+    if (Buffer.isBuffer(out)) {
+      ok = socket.write(out);
+    } else {
+      socket.cork();
+      for (let i = 0; i < out.length - 1; i++) socket.write(out[i]);
+      ok = socket.write(out[out.length - 1]);
+      socket.uncork();
+    }
+    if (!ok) this.waitingDrain = true;
+  }
+
+  /**
+   * Sends a data message. With `compress` and a codec, messages at or above the codec's
+   * threshold are deflated (RFC 7692 §7.2.1); order is kept either way.
+   * Returns false when the message cannot be sent (closing or closed).
+   */
+  send(data: Uint8Array | string, isBinary: boolean, compress = false): boolean {
+    const conn = this.connection;
+    if (conn.closeSent || this.closed) return false;
+    const codec = this.codec;
+    if (codec !== null && compress) {
+      const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
+      if (size >= codec.threshold) {
+        this.sendCompressed(codec, data, isBinary);
+        return true;
+      }
+    }
+    if (this.pendingSends !== null) {
+      // Behind a compression in flight: copy now (the caller may reuse its buffer).
+      const copy = typeof data === "string" ? data : Buffer.from(data);
+      this.pendingSends.push({ ready: true, run: () => conn.send(copy, isBinary) });
+      return true;
+    }
+    return conn.send(data, isBinary);
+  }
+
+  /** Sends bytes that already form a complete frame (a published message encoded once). */
+  sendRaw(frame: Buffer): boolean {
+    if (this.closed) return false;
+    if (this.pendingSends !== null) {
+      this.pendingSends.push({ ready: true, run: () => this.connection.sendRaw(frame) });
+      return !this.connection.closeSent;
+    }
+    return this.connection.sendRaw(frame);
+  }
+
+  private sendCompressed(codec: MessageCodec, data: Uint8Array | string, isBinary: boolean): void {
+    const input = typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
+    const entry: PendingSend = { ready: false, run: noop };
+    (this.pendingSends ??= []).push(entry);
+    this.compressing++;
+    codec.compress(input, (err, result) => {
+      this.compressing--;
+      if (this.closed) return;
+      if (err !== null || result === undefined) {
+        this.fail(new ProtocolError(CloseCode.InternalError, "compression failed"));
+        return;
+      }
+      entry.run = () => this.connection.send(result, isBinary, true);
+      entry.ready = true;
+      this.drainPendingSends();
+    });
+  }
+
+  /** Runs queued sends in order, up to the first compression still in flight. */
+  private drainPendingSends(): void {
+    const queue = this.pendingSends;
+    if (queue === null) return;
+    let i = 0;
+    while (i < queue.length && queue[i].ready) queue[i++].run();
+    queue.splice(0, i);
+    if (queue.length === 0) this.pendingSends = null;
+  }
+
+  /** Queues a ping (RFC 6455 §5.5.2). */
+  ping(data?: Uint8Array | string): boolean {
+    if (this.closed) return false;
+    return this.connection.ping(data);
+  }
+
+  /** Queues an unsolicited pong (RFC 6455 §5.5.3). */
+  pong(data?: Uint8Array | string): boolean {
+    if (this.closed) return false;
+    return this.connection.pong(data);
+  }
+
+  // ---- closing --------------------------------------------------------------------------
+
+  /**
+   * Starts the close handshake (RFC 6455 §7.1.2) with `code` (0 for none) and `reason`; the
+   * socket is destroyed if the peer has not completed it within the close timeout.
+   */
+  close(code = 0, reason = ""): void {
+    if (this.closed) return;
+    const conn = this.connection;
+    if (this.pendingSends !== null) {
+      // Let queued messages go first (no data is lost), then the close frame.
+      this.pendingSends.push({ ready: true, run: () => this.closeNow(code, reason) });
+      this.armCloseTimer();
+      return;
+    }
+    if (conn.closeSent) return;
+    this.closeNow(code, reason);
+  }
+
+  private closeNow(code: number, reason: string): void {
+    const conn = this.connection;
+    if (conn.closeSent || this.closed) return;
+    conn.close(code, reason);
+    if (conn.closeReceived) this.endAfterFlush();
+    else this.armCloseTimer();
+  }
+
+  /** Destroys the socket at once (no close handshake). */
+  terminate(): void {
+    if (this.closed) return;
+    this.connection.destroy();
+    this.socket.destroy();
+  }
+
+  /** RFC 6455 §7.1.7: fail the connection: send a close frame if we may, then close TCP. */
+  fail(error: Error): void {
+    if (this.closed) return;
+    if (this.error === null) this.error = error;
+    const conn = this.connection;
+    if (!conn.closeSent) conn.close(error instanceof ProtocolError ? error.closeCode : CloseCode.InternalError, "");
+    this.owner.onError(error);
+    this.endAfterFlush();
+  }
+
+  private endAfterFlush(): void {
+    this.flush();
+    if (!this.socket.writableEnded) this.socket.end();
+    this.armCloseTimer();
+  }
+
+  private armCloseTimer(): void {
+    if (this.closeTimer !== null || this.closed) return;
+    this.closeTimer = setTimeout(onCloseTimeout, this.closeTimeout, this);
+  }
+
+  /** @internal timer wheel */
+  onTick(now: number): void {
+    if (this.closed || this.connection.readyState !== ReadyState.OPEN) return;
+    const idle = now - this.lastActivity;
+    if (idle >= this.idleTimeout) {
+      // RFC 6455 §5.5.2 keepalive failed: the peer is gone or stuck; free its buffers now.
+      this.error ??= new Error(`idle timeout: nothing received for ${this.idleTimeout} ms`);
+      this.terminate();
+    } else if (this.sendPings && !this.pingOutstanding && idle >= this.idleTimeout / 2) {
+      this.pingOutstanding = true;
+      this.connection.ping();
+    }
+  }
+}
+
+function onCloseTimeout(t: Transport): void {
+  t.terminate();
+}
+
+/** A send waiting behind a compression in flight. */
+interface PendingSend {
+  ready: boolean;
+  run: () => void;
+}
+
+function noop(): void {}

@@ -4,7 +4,8 @@
  * Frames are copied into growing segments at the moment they are sent, so a caller may reuse
  * its buffer right after `send()` returns, and a burst of small frames (echoes, pongs,
  * publishes handled in one socket read) leaves as one contiguous buffer: one socket write.
- * Payloads of {@link OutputQueue.COPY_LIMIT} bytes or more are referenced, not copied.
+ * Payloads of {@link OutputQueue.COPY_LIMIT} bytes or more are referenced, not copied (like
+ * `socket.write`, the caller must not modify such a buffer after sending it).
  */
 import { applyMask, copyMasked, headerSize, MAX_HEADER_SIZE, writeHeader } from "./frame.js";
 
@@ -24,7 +25,7 @@ export interface MaskSource {
 /** A queue of outgoing frame bytes for one connection. */
 export class OutputQueue {
   /** Payloads at least this large are queued by reference instead of copied. */
-  static readonly COPY_LIMIT = 64 * 1024;
+  static readonly COPY_LIMIT = 8 * 1024;
 
   /** Completed segments, in order. */
   private chunks: Buffer[] | null = null;

@@ -101,6 +101,8 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   private pingOutstanding = false;
   private waitingDrain = false;
   private ended = false;
+  /** True while a socket read is being processed. */
+  private reading = false;
   /** Compressions in flight; sends wait behind them to keep message order. */
   private pendingSends: PendingSend[] | null = null;
   private compressing = 0;
@@ -144,7 +146,14 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   onData(chunk: Buffer): void {
     this.lastActivity = coarseNow;
     this.pingOutstanding = false;
-    this.connection.receive(chunk);
+    // Replies queued while handling this read leave in one write, right after it.
+    this.reading = true;
+    try {
+      this.connection.receive(chunk);
+    } finally {
+      this.reading = false;
+    }
+    if (this.connection.queuedBytes > 0) this.flush();
   }
 
   /** @internal */
@@ -249,7 +258,8 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
 
   /** @internal */
   onOutput(): void {
-    scheduleFlush(this);
+    // Inside our own read the flush follows the read; otherwise after the current callback.
+    if (!this.reading) scheduleFlush(this);
   }
 
   // ---- writing --------------------------------------------------------------------------

@@ -71,7 +71,6 @@ export function writeHeader(
  * XORs `data[start..end)` in place with the 4-byte masking key at `mask[maskOffset..+4]`
  * (RFC 6455 §5.3). `phase` is the index (mod 4) of the key byte that applies to `data[start]`,
  * so a payload split across chunks can be unmasked piece by piece.
- * Works 4 bytes at a time on the aligned middle of the range.
  */
 export function applyMask(
   data: Uint8Array,
@@ -81,42 +80,48 @@ export function applyMask(
   maskOffset = 0,
   phase = 0,
 ): void {
-  const m0 = mask[maskOffset];
-  const m1 = mask[maskOffset + 1];
-  const m2 = mask[maskOffset + 2];
-  const m3 = mask[maskOffset + 3];
+  applyMaskKey(data, start, end, packMaskKey(mask, maskOffset), phase);
+}
+
+/** Packs the 4 key bytes at `mask[offset..+4]` into one int: byte j is `(key >>> 8j) & 0xff`. */
+export function packMaskKey(mask: Uint8Array, offset = 0): number {
+  return (mask[offset] | (mask[offset + 1] << 8) | (mask[offset + 2] << 16) | (mask[offset + 3] << 24)) | 0;
+}
+
+/**
+ * {@link applyMask} with the key packed by {@link packMaskKey}: no key buffer needed, so a
+ * receiver keeps its current key in one number field. Works 4 bytes at a time on the aligned
+ * middle of the range.
+ */
+export function applyMaskKey(data: Uint8Array, start: number, end: number, key: number, phase = 0): void {
   let i = start;
   if (end - start >= 32 && LITTLE_ENDIAN) {
     // Byte-wise up to a 4-byte boundary of the underlying ArrayBuffer.
     while (((data.byteOffset + i) & 3) !== 0) {
-      const p = (phase + i - start) & 3;
-      data[i] ^= p === 0 ? m0 : p === 1 ? m1 : p === 2 ? m2 : m3;
+      data[i] ^= key >>> (((phase + i - start) & 3) << 3);
       i++;
     }
-    const p = (phase + i - start) & 3;
-    const k = [m0, m1, m2, m3];
-    const key = (k[p] | (k[(p + 1) & 3] << 8) | (k[(p + 2) & 3] << 16) | (k[(p + 3) & 3] << 24)) | 0;
+    // Rotate the key so that its byte 0 applies to data[i].
+    const shift = ((phase + i - start) & 3) << 3;
+    const word = shift === 0 ? key | 0 : ((key >>> shift) | (key << (32 - shift))) | 0;
     const words = (end - i) >>> 2;
     const u32 = new Int32Array(data.buffer, data.byteOffset + i, words);
     let w = 0;
     // Unrolled by 8: about twice the throughput of the plain loop in V8.
     for (; w + 8 <= words; w += 8) {
-      u32[w] ^= key;
-      u32[w + 1] ^= key;
-      u32[w + 2] ^= key;
-      u32[w + 3] ^= key;
-      u32[w + 4] ^= key;
-      u32[w + 5] ^= key;
-      u32[w + 6] ^= key;
-      u32[w + 7] ^= key;
+      u32[w] ^= word;
+      u32[w + 1] ^= word;
+      u32[w + 2] ^= word;
+      u32[w + 3] ^= word;
+      u32[w + 4] ^= word;
+      u32[w + 5] ^= word;
+      u32[w + 6] ^= word;
+      u32[w + 7] ^= word;
     }
-    for (; w < words; w++) u32[w] ^= key;
+    for (; w < words; w++) u32[w] ^= word;
     i += words << 2;
   }
-  for (; i < end; i++) {
-    const p = (phase + i - start) & 3;
-    data[i] ^= p === 0 ? m0 : p === 1 ? m1 : p === 2 ? m2 : m3;
-  }
+  for (; i < end; i++) data[i] ^= key >>> (((phase + i - start) & 3) << 3);
 }
 
 /**

@@ -5,7 +5,7 @@
 export { CloseCode, isValidWireCloseCode, type CloseCodeValue } from "./close-code.js";
 export { Connection, ReadyState, type ConnectionHandler, type ConnectionOptions, type ReadyStateValue } from "./connection.js";
 export { HandshakeError, ProtocolError } from "./errors.js";
-export { applyMask, copyMasked, encodeFrame, headerSize, writeHeader, FIN, RSV1, RSV2, RSV3, MAX_HEADER_SIZE, type EncodeFrameOptions } from "./frame.js";
+export { applyMask, applyMaskKey, packMaskKey, copyMasked, encodeFrame, headerSize, writeHeader, FIN, RSV1, RSV2, RSV3, MAX_HEADER_SIZE, type EncodeFrameOptions } from "./frame.js";
 export {
   acceptResponse,
   computeAccept,

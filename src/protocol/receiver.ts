@@ -8,7 +8,7 @@
  */
 import { CloseCode, isValidWireCloseCode } from "./close-code.js";
 import { ProtocolError } from "./errors.js";
-import { applyMask, RSV1, RSV2, RSV3 } from "./frame.js";
+import { applyMaskKey, RSV1, RSV2, RSV3 } from "./frame.js";
 import { Opcode } from "./opcode.js";
 import { isValidUtf8, Utf8Validator } from "./utf8.js";
 
@@ -63,7 +63,8 @@ export class Receiver {
   private fin = false;
   private opcode = 0;
   private masked = false;
-  private readonly mask = Buffer.alloc(4);
+  /** The frame's masking key, packed (see packMaskKey): a number, not a buffer per connection. */
+  private maskKey = 0;
   private payloadLength = 0;
   /** Payload bytes of the current frame received so far (when split across chunks). */
   private frameParts: Buffer[] | null = null;
@@ -238,12 +239,7 @@ export class Receiver {
       // Checked before any payload byte is buffered.
       return this.fail(CloseCode.MessageTooBig, `message exceeds maxPayload (${this.maxPayload} bytes)`);
     }
-    if (masked) {
-      this.mask[0] = buf[p];
-      this.mask[1] = buf[p + 1];
-      this.mask[2] = buf[p + 2];
-      this.mask[3] = buf[p + 3];
-    }
+    if (masked) this.maskKey = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) | 0;
     this.fin = fin;
     this.opcode = opcode;
     this.masked = masked;
@@ -264,7 +260,7 @@ export class Receiver {
     if (this.frameParts === null && available >= want) {
       // Fast path: the whole payload is in this chunk.
       const end = pos + want;
-      if (this.masked && want > 0) applyMask(chunk, pos, end, this.mask, 0, 0);
+      if (this.masked && want > 0) applyMaskKey(chunk, pos, end, this.maskKey, 0);
       const payload = want === 0 ? EMPTY : chunk.subarray(pos, end);
       this.state = State.Header;
       return this.frameComplete(payload, true) ? end : -1;
@@ -272,7 +268,7 @@ export class Receiver {
     // Slow path: the payload spans chunks; unmask and validate each piece as it arrives.
     const take = available < want ? available : want;
     const piece = chunk.subarray(pos, pos + take);
-    if (this.masked && take > 0) applyMask(piece, 0, take, this.mask, 0, this.frameHave & 3);
+    if (this.masked && take > 0) applyMaskKey(piece, 0, take, this.maskKey, this.frameHave & 3);
     if (!this.validatePiece(piece)) return -1;
     (this.frameParts ??= []).push(piece);
     this.frameHave += take;

@@ -75,46 +75,53 @@ export class Connection implements ReceiverHandler {
   sentCloseCode = 0;
 
   readonly isServer: boolean;
-  private readonly receiver: Receiver;
-  private readonly output: OutputQueue;
+  /**
+   * The receiver and the output queue are created on first use: an idle connection (the
+   * common case for chat and notification servers) carries neither.
+   */
+  private receiver: Receiver | null = null;
+  private output: OutputQueue | null = null;
   private readonly handler: ConnectionHandler;
-  private readonly autoPong: boolean;
+  /** Settings, usually one object shared by every connection of a server. */
+  private readonly options: ConnectionOptions;
 
   constructor(handler: ConnectionHandler, options: ConnectionOptions) {
     this.handler = handler;
     this.isServer = options.isServer;
-    this.autoPong = options.autoPong !== false;
-    this.receiver = new Receiver(this, {
-      isServer: options.isServer,
-      maxPayload: options.maxPayload,
-      allowRsv1: options.allowRsv1,
-    });
+    this.options = options;
     if (!options.isServer && options.maskSource === undefined) {
       throw new TypeError("a client connection needs a maskSource (RFC 6455 §5.3)");
     }
-    this.output = new OutputQueue(options.isServer ? null : options.maskSource!);
+  }
+
+  private get input(): Receiver {
+    return (this.receiver ??= new Receiver(this, this.options));
+  }
+
+  private get queueOut(): OutputQueue {
+    return (this.output ??= new OutputQueue(this.isServer ? null : this.options.maskSource!));
   }
 
   // ---- input ----------------------------------------------------------------------------
 
   /** Feeds bytes received from the peer. */
   receive(chunk: Buffer): void {
-    this.receiver.push(chunk);
+    this.input.push(chunk);
   }
 
   /** Holds back further events (e.g. while a compressed message inflates). */
   pauseReceiving(): void {
-    this.receiver.pause();
+    this.input.pause();
   }
 
   /** Delivers events again, starting with the bytes held back. */
   resumeReceiving(): void {
-    this.receiver.resume();
+    this.input.resume();
   }
 
   /** Whether no more input will be processed (after a close frame or an error). */
   get receiveDone(): boolean {
-    return this.receiver.done;
+    return this.receiver !== null && this.receiver.done;
   }
 
   /** @internal ReceiverHandler */
@@ -126,7 +133,7 @@ export class Connection implements ReceiverHandler {
   onPing(data: Buffer): void {
     // RFC 6455 §5.5.2/§5.5.3: answer with a pong carrying the same application data,
     // unless our close frame has already gone out.
-    if (this.autoPong && !this.closeSent) this.queue(FIN | Opcode.Pong, data);
+    if (this.options.autoPong !== false && !this.closeSent) this.queue(FIN | Opcode.Pong, data);
     this.handler.onPing(data);
   }
 
@@ -161,7 +168,7 @@ export class Connection implements ReceiverHandler {
 
   /** Bytes queued and not yet taken by the transport. */
   get queuedBytes(): number {
-    return this.output.length;
+    return this.output === null ? 0 : this.output.length;
   }
 
   /**
@@ -187,8 +194,9 @@ export class Connection implements ReceiverHandler {
   /** Queues bytes that already form complete frames (an encoded-once published message). */
   sendRaw(frame: Buffer): boolean {
     if (this.closeSent) return false;
-    const wasEmpty = this.output.length === 0;
-    this.output.pushRaw(frame);
+    const out = this.queueOut;
+    const wasEmpty = out.length === 0;
+    out.pushRaw(frame);
     if (wasEmpty) this.handler.onOutput();
     return true;
   }
@@ -218,16 +226,25 @@ export class Connection implements ReceiverHandler {
     return true;
   }
 
+  /**
+   * Drops the receiver and output queue if they hold nothing (between messages, nothing
+   * queued); they are recreated on next use. Lets long-idle connections shrink.
+   */
+  releaseIdle(): void {
+    if (this.receiver !== null && this.receiver.idle) this.receiver = null;
+    if (this.output !== null && this.output.length === 0) this.output = null;
+  }
+
   /** Takes the queued bytes for the transport (see {@link OutputQueue.take}). */
   takeOutput(): Buffer | Buffer[] | null {
-    return this.output.take();
+    return this.output === null ? null : this.output.take();
   }
 
   /** Marks the connection CLOSED and drops anything queued (the transport is gone). */
   destroy(): void {
     this.readyState = ReadyState.CLOSED;
-    this.receiver.stop();
-    this.output.clear();
+    this.receiver?.stop();
+    this.output?.clear();
   }
 
   private writeClose(code: number, reason: string): void {
@@ -245,8 +262,9 @@ export class Connection implements ReceiverHandler {
   }
 
   private queue(firstByte: number, data: Uint8Array | string): void {
-    const wasEmpty = this.output.length === 0;
-    this.output.pushFrame(firstByte, data);
+    const out = this.queueOut;
+    const wasEmpty = out.length === 0;
+    out.pushFrame(firstByte, data);
     if (wasEmpty) this.handler.onOutput();
   }
 }

@@ -94,6 +94,18 @@ export class Receiver {
     return this.state === State.Done;
   }
 
+  /** Whether the receiver sits between messages with nothing buffered (it may be dropped). */
+  get idle(): boolean {
+    return (
+      this.state === State.Header &&
+      this.headerHave === 0 &&
+      this.messageOpcode === 0 &&
+      !this.paused &&
+      this.pending === null &&
+      this.frameParts === null
+    );
+  }
+
   /** Stops delivering events after the current one until {@link resume}; bytes are kept. */
   pause(): void {
     this.paused = true;

@@ -12,7 +12,7 @@ import { HandshakeError } from "../protocol/errors.js";
 import { encodeFrame } from "../protocol/frame.js";
 import { acceptResponse, rejectResponse, validateUpgradeRequest, type UpgradeRequest } from "../protocol/handshake.js";
 import { Opcode } from "../protocol/opcode.js";
-import { Transport, type TransportOwner } from "../transport/transport.js";
+import { Transport, type TransportOptions, type TransportOwner } from "../transport/transport.js";
 import type { PubSubAdapter } from "./adapter.js";
 import { negotiateDeflate, type DeflateSetup } from "./deflate-setup.js";
 import { resolveOptions, type ResolvedOptions, type ServerHandlers, type UpgradeInfo, type WebSocketServerOptions } from "./options.js";
@@ -94,6 +94,8 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   private readonly deflate: DeflateSetup | null;
   private readonly adapter: PubSubAdapter | null;
   private pendingHandshakes = 0;
+  /** One settings object for every connection's transport. */
+  private readonly transportOptions: TransportOptions;
   private closing: Promise<void> | null = null;
   private readonly listening: Promise<void>;
 
@@ -102,6 +104,15 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     this.userOptions = options;
     this.options = resolveOptions(options as WebSocketServerOptions<unknown>);
     this.handlers = options;
+    const o = this.options;
+    this.transportOptions = {
+      isServer: true,
+      maxPayload: o.maxPayload,
+      autoPong: o.autoPong,
+      closeTimeout: o.closeTimeout,
+      idleTimeout: o.idleTimeout,
+      sendPings: o.sendPings,
+    };
     this.path = options.path;
     this.deflate = negotiateDeflate(options.perMessageDeflate, this.options.maxPayload);
     this.adapter = options.adapter ?? null;
@@ -256,16 +267,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
 
   private completeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, request: UpgradeRequest, protocol: string, data: T): void {
     const negotiated = this.deflate?.negotiate(request.extensions) ?? null;
-    const opts = this.options;
-    const transport = new Transport(socket, NO_OWNER, {
-      isServer: true,
-      maxPayload: opts.maxPayload,
-      autoPong: opts.autoPong,
-      closeTimeout: opts.closeTimeout,
-      idleTimeout: opts.idleTimeout,
-      sendPings: opts.sendPings,
-      codec: negotiated?.codec ?? null,
-    });
+    const transport = new Transport(socket, NO_OWNER, this.transportOptions, negotiated?.codec ?? null);
     const ws = new ServerWebSocket<T>(this, transport, data, protocol, negotiated?.response ?? "");
     transport.owner = ws;
     socket.removeListener("error", swallow);

@@ -5,7 +5,7 @@
  */
 import type { Duplex } from "node:stream";
 import { CloseCode } from "../protocol/close-code.js";
-import { Connection, ReadyState, type ConnectionHandler } from "../protocol/connection.js";
+import { Connection, ReadyState, type ConnectionHandler, type ConnectionOptions } from "../protocol/connection.js";
 import { ProtocolError } from "../protocol/errors.js";
 import type { MaskSource } from "../protocol/output-queue.js";
 import { isValidUtf8 } from "../protocol/utf8.js";
@@ -61,6 +61,19 @@ export interface TransportOptions {
 
 const kTransport = Symbol("wsx.transport");
 
+/** Connection settings derived from transport settings, shared like them. */
+const derived = new WeakMap<TransportOptions, [plain: ConnectionOptions, rsv1: ConnectionOptions]>();
+
+function connectionOptions(options: TransportOptions, allowRsv1: boolean): ConnectionOptions {
+  let pair = derived.get(options);
+  if (pair === undefined) {
+    const base = { isServer: options.isServer, maxPayload: options.maxPayload, autoPong: options.autoPong, maskSource: options.maskSource };
+    pair = [{ ...base, allowRsv1: false }, { ...base, allowRsv1: true }];
+    derived.set(options, pair);
+  }
+  return pair[allowRsv1 ? 1 : 0];
+}
+
 type TransportSocket = Duplex & { [kTransport]?: Transport };
 
 function onSocketData(this: TransportSocket, chunk: Buffer): void {
@@ -92,35 +105,28 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   /** The error that failed the connection, if any. */
   error: Error | null = null;
 
-  private readonly closeTimeout: number;
-  private readonly idleTimeout: number;
-  private readonly sendPings: boolean;
+  /** Settings, usually one object shared by all connections of a server. */
+  private readonly options: TransportOptions;
   private readonly codec: MessageCodec | null;
   private closeTimer: NodeJS.Timeout | null = null;
   private lastActivity = 0;
   private pingOutstanding = false;
   private waitingDrain = false;
-  private ended = false;
   /** True while a socket read is being processed. */
   private reading = false;
   /** Compressions in flight; sends wait behind them to keep message order. */
   private pendingSends: PendingSend[] | null = null;
-  private compressing = 0;
 
-  constructor(socket: Duplex, owner: TransportOwner, options: TransportOptions) {
+  /**
+   * `options` may be shared by many transports (nothing per connection is kept in it); the
+   * codec, which is per connection, can be given apart from it.
+   */
+  constructor(socket: Duplex, owner: TransportOwner, options: TransportOptions, codec: MessageCodec | null = options.codec ?? null) {
     this.socket = socket as TransportSocket;
     this.owner = owner;
-    this.closeTimeout = options.closeTimeout;
-    this.idleTimeout = options.idleTimeout;
-    this.sendPings = options.sendPings !== false;
-    this.codec = options.codec ?? null;
-    this.connection = new Connection(this, {
-      isServer: options.isServer,
-      maxPayload: options.maxPayload,
-      autoPong: options.autoPong,
-      allowRsv1: this.codec !== null,
-      maskSource: options.maskSource,
-    });
+    this.options = options;
+    this.codec = codec;
+    this.connection = new Connection(this, connectionOptions(options, codec !== null));
   }
 
   /** Starts reading. `head` holds bytes that arrived with the handshake. */
@@ -132,8 +138,8 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     socket.on("close", onSocketClose);
     socket.on("error", onSocketError);
     socket.on("drain", onSocketDrain);
-    if (this.idleTimeout > 0) {
-      joinWheel(this, this.idleTimeout / 4);
+    if (this.options.idleTimeout > 0) {
+      joinWheel(this, this.options.idleTimeout / 4);
       this.lastActivity = coarseNow;
     }
     if (head !== undefined && head.length > 0) this.onData(head);
@@ -160,7 +166,6 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   onEnd(): void {
     // The peer half-closed. RFC 6455 §7.1.1: after the close handshake TCP goes down; if it
     // closed without one, the connection is over too (1006 abnormal closure).
-    this.ended = true;
     this.flush();
     this.socket.end();
   }
@@ -179,7 +184,7 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
       clearTimeout(this.closeTimer);
       this.closeTimer = null;
     }
-    if (this.idleTimeout > 0) leaveWheel(this);
+    if (this.options.idleTimeout > 0) leaveWheel(this);
     this.connection.destroy();
     this.pendingSends = null;
     if (this.codec !== null) this.codec.close();
@@ -326,9 +331,7 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     const input = typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
     const entry: PendingSend = { ready: false, run: noop };
     (this.pendingSends ??= []).push(entry);
-    this.compressing++;
     codec.compress(input, (err, result) => {
-      this.compressing--;
       if (this.closed) return;
       if (err !== null || result === undefined) {
         this.fail(new ProtocolError(CloseCode.InternalError, "compression failed"));
@@ -414,18 +417,20 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
 
   private armCloseTimer(): void {
     if (this.closeTimer !== null || this.closed) return;
-    this.closeTimer = setTimeout(onCloseTimeout, this.closeTimeout, this);
+    this.closeTimer = setTimeout(onCloseTimeout, this.options.closeTimeout, this);
   }
 
   /** @internal timer wheel */
   onTick(now: number): void {
     if (this.closed || this.connection.readyState !== ReadyState.OPEN) return;
     const idle = now - this.lastActivity;
-    if (idle >= this.idleTimeout) {
+    // Quiet for a quarter of the idle timeout: shed per-connection parser and queue state.
+    if (idle >= this.options.idleTimeout / 4 && !this.reading) this.connection.releaseIdle();
+    if (idle >= this.options.idleTimeout) {
       // RFC 6455 §5.5.2 keepalive failed: the peer is gone or stuck; free its buffers now.
-      this.error ??= new Error(`idle timeout: nothing received for ${this.idleTimeout} ms`);
+      this.error ??= new Error(`idle timeout: nothing received for ${this.options.idleTimeout} ms`);
       this.terminate();
-    } else if (this.sendPings && !this.pingOutstanding && idle >= this.idleTimeout / 2) {
+    } else if (this.options.sendPings !== false && !this.pingOutstanding && idle >= this.options.idleTimeout / 2) {
       this.pingOutstanding = true;
       this.connection.ping();
     }

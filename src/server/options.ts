@@ -3,7 +3,7 @@
  */
 import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
-type PerMessageDeflateOptions = Record<string, unknown>; // TEMPORARY
+import type { PerMessageDeflateOptions } from "../protocol/extensions/permessage-deflate.js";
 import type { PubSubAdapter } from "./adapter.js";
 import type { ServerWebSocket } from "./server-websocket.js";
 

@@ -35,8 +35,11 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   readonly core: ServerCore<T>;
   /** @internal topics this connection subscribes to */
   topicSet: Set<string> | null = null;
-  /** @internal set once `close` was reported */
-  reported = false;
+  /**
+   * @internal server-to-client window bits when this connection can take a shared compressed
+   * publish frame (permessage-deflate without server context takeover), else 0
+   */
+  publishWindowBits = 0;
 
   /** @internal */
   constructor(core: ServerCore<T>, transport: Transport, data: T, protocol: string, extensions: string) {

@@ -9,13 +9,12 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { CloseCode } from "../protocol/close-code.js";
 import { HandshakeError } from "../protocol/errors.js";
-import { encodeFrame } from "../protocol/frame.js";
 import { acceptResponse, rejectResponse, validateUpgradeRequest, type UpgradeRequest } from "../protocol/handshake.js";
-import { Opcode } from "../protocol/opcode.js";
 import { Transport, type TransportOptions, type TransportOwner } from "../transport/transport.js";
 import type { PubSubAdapter } from "./adapter.js";
 import { negotiateDeflate, type DeflateSetup } from "./deflate-setup.js";
 import { resolveOptions, type ResolvedOptions, type ServerHandlers, type UpgradeInfo, type WebSocketServerOptions } from "./options.js";
+import { PublishFrames } from "./publish-frames.js";
 import { SendStatus } from "./send-status.js";
 import { ServerWebSocket, toPayload, type WebSocketData } from "./server-websocket.js";
 import { TopicRegistry } from "./topics.js";
@@ -270,6 +269,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     const transport = new Transport(socket, NO_OWNER, this.transportOptions, negotiated?.codec ?? null);
     const ws = new ServerWebSocket<T>(this, transport, data, protocol, negotiated?.response ?? "");
     transport.owner = ws;
+    if (negotiated !== null && negotiated.params.serverNoContextTakeover) ws.publishWindowBits = negotiated.params.serverMaxWindowBits;
     socket.removeListener("error", swallow);
     const s = socket as Duplex & { setNoDelay?: (v: boolean) => void; setTimeout?: (ms: number) => void };
     s.setNoDelay?.(true);
@@ -301,19 +301,19 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     const payload = toPayload(data);
     const binary = isBinary ?? typeof payload !== "string";
     const bytes = typeof payload === "string" ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
-    const n = this.deliverLocal(topic, bytes, binary, sender);
+    const n = this.deliverLocal(topic, bytes, binary, sender, compress);
     // The adapter may send later: give it bytes the caller cannot change under it.
     if (this.adapter !== null) this.adapter.publish(topic, typeof payload === "string" ? bytes : Buffer.from(bytes), binary);
-    void compress;
     return n;
   }
 
   /** @internal delivers a message to local subscribers, encoding the frame once */
-  deliverLocal(topic: string, bytes: Buffer, isBinary: boolean, sender: ServerWebSocket<T> | undefined): number {
+  deliverLocal(topic: string, bytes: Buffer, isBinary: boolean, sender: ServerWebSocket<T> | undefined, compress = true): number {
     const subs = this.topics.subscribers.get(topic);
     if (subs === undefined) return 0;
     if (subs.size === 1 && sender !== undefined && subs.has(sender)) return 0;
-    const frame = encodeFrame({ opcode: isBinary ? Opcode.Binary : Opcode.Text, payload: bytes });
+    // Each distinct frame is encoded (and compressed) once for all subscribers.
+    const frames = new PublishFrames(bytes, isBinary, compress ? (this.deflate?.options ?? null) : null);
     const limit = this.options.maxBackpressure;
     let n = 0;
     for (const ws of subs) {
@@ -323,6 +323,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
         ws.overLimit();
         continue;
       }
+      const frame = ws.publishWindowBits === 0 ? frames.plainFrame() : frames.compressedFrame(ws.publishWindowBits);
       if (t.sendRaw(frame)) n++;
     }
     return n;

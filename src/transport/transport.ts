@@ -36,6 +36,8 @@ export interface MessageCodec {
   readonly threshold: number;
   compress(data: Buffer, callback: (err: Error | null, result?: Buffer) => void): void;
   decompress(data: Buffer, callback: (err: ProtocolError | null, result?: Buffer) => void): void;
+  /** Frees zlib state that can be rebuilt (called when the connection is quiet). */
+  releaseIfIdle(): void;
   close(): void;
 }
 
@@ -425,7 +427,10 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     if (this.closed || this.connection.readyState !== ReadyState.OPEN) return;
     const idle = now - this.lastActivity;
     // Quiet for a quarter of the idle timeout: shed per-connection parser and queue state.
-    if (idle >= this.options.idleTimeout / 4 && !this.reading) this.connection.releaseIdle();
+    if (idle >= this.options.idleTimeout / 4 && !this.reading) {
+      this.connection.releaseIdle();
+      if (this.codec !== null && this.pendingSends === null) this.codec.releaseIfIdle();
+    }
     if (idle >= this.options.idleTimeout) {
       // RFC 6455 §5.5.2 keepalive failed: the peer is gone or stuck; free its buffers now.
       this.error ??= new Error(`idle timeout: nothing received for ${this.options.idleTimeout} ms`);

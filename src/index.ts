@@ -1,8 +1,13 @@
 /**
  * wsx: a fast, strict WebSocket toolkit for Node.js.
  *
- * Server: {@link WebSocketServer}, {@link ServerWebSocket}. Protocol core: `wsx/protocol`.
+ * Client (the browser's API): {@link WebSocket}, {@link CloseEvent}. Server:
+ * {@link WebSocketServer}, {@link ServerWebSocket}. Protocol core: `wsx/protocol`.
  */
+export { WebSocket, type BinaryType } from "./client/websocket.js";
+export { CloseEvent, WebSocketMessageEvent, type CloseEventInit, type MessageEventInit } from "./client/events.js";
+export { CLIENT_DEFAULTS, type WebSocketOptions } from "./client/options.js";
+export type { PerMessageDeflateOptions } from "./protocol/extensions/permessage-deflate.js";
 export { WebSocketServer } from "./server/server.js";
 export { ServerWebSocket, type WebSocketData } from "./server/server-websocket.js";
 export { SendStatus, type SendStatusValue } from "./server/send-status.js";

@@ -1,0 +1,44 @@
+/** Node-only options of the client `WebSocket` (the third constructor argument). */
+import type { PerMessageDeflateOptions } from "../protocol/extensions/permessage-deflate.js";
+
+/** Options of `new WebSocket(url, protocols, options)`; times in ms, sizes in bytes. */
+export interface WebSocketOptions {
+  /** Extra request headers for the opening handshake. */
+  headers?: Record<string, string>;
+  /** `Origin` header to send (browsers always send one; Node sends none unless asked). */
+  origin?: string;
+  /** Time allowed for the opening handshake, after which the connection fails. Default 10000. */
+  handshakeTimeout?: number;
+  /** Largest incoming message; larger ones fail the connection with 1009. Default 16 MiB. */
+  maxPayload?: number;
+  /** Time to wait for the server to finish the close handshake. Default 5000. */
+  closeTimeout?: number;
+  /** permessage-deflate (RFC 7692): true for defaults, or options. Default false. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /**
+   * HTTP CONNECT proxy: a URL such as "http://proxy:3128", or "env" to use the
+   * HTTPS_PROXY / HTTP_PROXY / NO_PROXY environment variables. Default: no proxy.
+   */
+  proxy?: string;
+  /** TLS: trusted CA certificates (PEM). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** TLS: verify the server certificate. Default true. */
+  rejectUnauthorized?: boolean;
+  /** TLS: server name for SNI and certificate checks. Default: the URL's host. */
+  servername?: string;
+  /** TLS client certificate (PEM). */
+  cert?: string | Buffer;
+  /** TLS client key (PEM). */
+  key?: string | Buffer;
+  /** TLS client certificate and key as PKCS#12. */
+  pfx?: string | Buffer;
+  /** Passphrase of `key` or `pfx`. */
+  passphrase?: string;
+}
+
+/** Client defaults. */
+export const CLIENT_DEFAULTS = {
+  handshakeTimeout: 10_000,
+  maxPayload: 16 * 1024 * 1024,
+  closeTimeout: 5_000,
+} as const;

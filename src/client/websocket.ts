@@ -1,0 +1,351 @@
+/**
+ * The WHATWG WebSocket interface for Node (https://websockets.spec.whatwg.org/), on top of
+ * the wsx transport. Comments cite the standard's algorithm steps.
+ */
+import { randomFillSync } from "node:crypto";
+import {
+  acceptClientResponse,
+  clientOffer,
+  validatePerMessageDeflateOptions,
+  type PerMessageDeflateOptions,
+} from "../protocol/extensions/permessage-deflate.js";
+import { isToken } from "../protocol/handshake.js";
+import { ProtocolError } from "../protocol/errors.js";
+import { PerMessageDeflate } from "../transport/permessage-deflate.js";
+import { Transport, type TransportOptions, type TransportOwner } from "../transport/transport.js";
+import { CloseEvent, WebSocketMessageEvent } from "./events.js";
+import { openingHandshake } from "./opening-handshake.js";
+import { CLIENT_DEFAULTS, type WebSocketOptions } from "./options.js";
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+/** What `binaryType` may be. */
+export type BinaryType = "blob" | "arraybuffer";
+
+type Handler = ((this: WebSocket, ev: any) => unknown) | null;
+
+const maskSource = (target: Uint8Array): void => void randomFillSync(target);
+
+/**
+ * A WebSocket client with the browser's API: `new WebSocket(url, protocols)`, `send`,
+ * `close`, `readyState`, `bufferedAmount`, `binaryType`, and the open/message/error/close
+ * events. A third, Node-only argument takes {@link WebSocketOptions}.
+ */
+export class WebSocket extends EventTarget {
+  static readonly CONNECTING = CONNECTING;
+  static readonly OPEN = OPEN;
+  static readonly CLOSING = CLOSING;
+  static readonly CLOSED = CLOSED;
+  readonly CONNECTING = CONNECTING;
+  readonly OPEN = OPEN;
+  readonly CLOSING = CLOSING;
+  readonly CLOSED = CLOSED;
+
+  #url: URL;
+  #origin: string;
+  #readyState: number = CONNECTING;
+  #protocol = "";
+  #extensions = "";
+  #binaryType: BinaryType = "blob";
+  #transport: Transport | null = null;
+  /** Bytes passed to send() after the connection left OPEN (WHATWG: send() step 3). */
+  #bufferedAfterClose = 0;
+  /** Blob reads in flight, and sends queued behind them so order is kept. */
+  #blobQueue: Array<Uint8Array | string | Blob> | null = null;
+  #blobBytes = 0;
+  #abort: ((reason: Error) => void) | null = null;
+  /** Set when the connection had to be failed (fires `error` before `close`). */
+  #failed = false;
+  #handlers: { open: Handler; message: Handler; error: Handler; close: Handler } = { open: null, message: null, error: null, close: null };
+
+  constructor(url: string | URL, protocols: string | string[] = [], options: WebSocketOptions = {}) {
+    super();
+    // WHATWG: new WebSocket() steps 1-4: parse the URL; http/https map to ws/wss.
+    let parsed: URL;
+    try {
+      parsed = new URL(String(url));
+    } catch {
+      throw new DOMException(`Invalid URL: ${String(url)}`, "SyntaxError");
+    }
+    if (parsed.protocol === "http:") parsed.protocol = "ws:";
+    else if (parsed.protocol === "https:") parsed.protocol = "wss:";
+    // Step 5: any other scheme is a SyntaxError.
+    if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") throw new DOMException(`The URL's scheme must be ws, wss, http or https, not "${parsed.protocol}"`, "SyntaxError");
+    // Step 6: a fragment is a SyntaxError.
+    if (parsed.hash !== "" || String(url).includes("#")) throw new DOMException("The URL must not contain a fragment", "SyntaxError");
+    // Steps 7-8: protocols is a string or a sequence; no duplicates, each a token.
+    const list = typeof protocols === "string" ? [protocols] : Array.from(protocols, String);
+    const seen = new Set<string>();
+    for (const p of list) {
+      if (!isToken(p)) throw new DOMException(`Invalid subprotocol "${p}"`, "SyntaxError");
+      const lower = p.toLowerCase();
+      if (seen.has(lower)) throw new DOMException(`Duplicate subprotocol "${p}"`, "SyntaxError");
+      seen.add(lower);
+    }
+    this.#url = parsed;
+    this.#origin = parsed.origin;
+    this.#connect(list, options);
+  }
+
+  /** The URL, after the http→ws mapping. */
+  get url(): string {
+    return this.#url.href;
+  }
+
+  /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
+  get readyState(): number {
+    return this.#readyState;
+  }
+
+  /** Bytes queued by send() and not yet handed to the network. */
+  get bufferedAmount(): number {
+    const t = this.#transport;
+    const live = t === null || t.closed ? 0 : t.bufferedAmount;
+    return live + this.#blobBytes + this.#bufferedAfterClose;
+  }
+
+  /** The extensions the server selected. */
+  get extensions(): string {
+    return this.#extensions;
+  }
+
+  /** The subprotocol the server selected. */
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  /** How binary messages are exposed: "blob" (default) or "arraybuffer". Other values are ignored. */
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+
+  set binaryType(value: BinaryType) {
+    if (value === "blob" || value === "arraybuffer") this.#binaryType = value;
+  }
+
+  get onopen(): Handler {
+    return this.#handlers.open;
+  }
+  set onopen(f: Handler) {
+    this.#setHandler("open", f);
+  }
+  get onmessage(): Handler {
+    return this.#handlers.message;
+  }
+  set onmessage(f: Handler) {
+    this.#setHandler("message", f);
+  }
+  get onerror(): Handler {
+    return this.#handlers.error;
+  }
+  set onerror(f: Handler) {
+    this.#setHandler("error", f);
+  }
+  get onclose(): Handler {
+    return this.#handlers.close;
+  }
+  set onclose(f: Handler) {
+    this.#setHandler("close", f);
+  }
+
+  #setHandler(type: "open" | "message" | "error" | "close", f: Handler): void {
+    const old = this.#handlers[type];
+    if (old !== null) this.removeEventListener(type, old as (e: Event) => void);
+    const fn = typeof f === "function" ? f : null;
+    this.#handlers[type] = fn;
+    if (fn !== null) this.addEventListener(type, fn as (e: Event) => void);
+  }
+
+  /**
+   * Sends a message: a string (text), or an ArrayBuffer, ArrayBufferView or Blob (binary).
+   * Throws InvalidStateError while CONNECTING (WHATWG: send() step 1).
+   */
+  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    if (this.#readyState === CONNECTING) throw new DOMException("WebSocket is still connecting", "InvalidStateError");
+    let payload: Uint8Array | string | Blob;
+    let size: number;
+    if (typeof data === "string") {
+      payload = data;
+      size = Buffer.byteLength(data);
+    } else if (data instanceof Blob) {
+      payload = data;
+      size = data.size;
+    } else if (ArrayBuffer.isView(data)) {
+      payload = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      size = data.byteLength;
+    } else if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer)) {
+      payload = new Uint8Array(data);
+      size = data.byteLength;
+    } else {
+      payload = String(data);
+      size = Buffer.byteLength(payload);
+    }
+    // WHATWG: send() step 3: after the connection left OPEN, only bufferedAmount grows.
+    if (this.#readyState !== OPEN || this.#transport === null || this.#transport.connection.closeSent) {
+      this.#bufferedAfterClose += size;
+      return;
+    }
+    if (this.#blobQueue !== null || payload instanceof Blob) {
+      this.#queueBehindBlobs(payload, size);
+      return;
+    }
+    this.#transport.send(payload, typeof payload !== "string", true);
+  }
+
+  #queueBehindBlobs(payload: Uint8Array | string | Blob, size: number): void {
+    const queue = (this.#blobQueue ??= []);
+    // Copy views now: the caller may reuse its buffer.
+    queue.push(payload instanceof Uint8Array ? Buffer.from(payload) : payload);
+    this.#blobBytes += size;
+    if (queue.length === 1) void this.#drainBlobs();
+  }
+
+  async #drainBlobs(): Promise<void> {
+    const queue = this.#blobQueue!;
+    while (queue.length > 0) {
+      const item = queue[0];
+      const bytes = item instanceof Blob ? new Uint8Array(await item.arrayBuffer()) : item;
+      queue.shift();
+      this.#blobBytes -= item instanceof Blob ? item.size : typeof item === "string" ? Buffer.byteLength(item) : item.length;
+      const t = this.#transport;
+      if (t !== null && this.#readyState === OPEN) t.send(bytes, typeof bytes !== "string", true);
+    }
+    this.#blobQueue = null;
+  }
+
+  /**
+   * Closes the connection. `code` must be 1000 or 3000-4999 (else InvalidAccessError);
+   * `reason` at most 123 UTF-8 bytes (else SyntaxError). WHATWG: close() steps 1-3.
+   */
+  close(code?: number, reason?: string): void {
+    if (code !== undefined) {
+      code = Number(code) & 0xffff;
+      if (code !== 1000 && !(code >= 3000 && code <= 4999)) throw new DOMException(`The close code must be 1000 or in 3000-4999, got ${code}`, "InvalidAccessError");
+    }
+    const reasonText = reason === undefined ? "" : String(reason);
+    if (Buffer.byteLength(reasonText) > 123) throw new DOMException("The close reason must be at most 123 UTF-8 bytes", "SyntaxError");
+    // WHATWG: "establish a WebSocket closure": step by readyState.
+    if (this.#readyState === CLOSING || this.#readyState === CLOSED) return;
+    if (this.#readyState === CONNECTING) {
+      // Fail the connection: error, then close (1006).
+      this.#readyState = CLOSING;
+      this.#abort?.(new Error("closed before the connection was established"));
+      return;
+    }
+    this.#readyState = CLOSING;
+    const t = this.#transport!;
+    t.close(code ?? (reasonText !== "" ? 1000 : 0), reasonText);
+  }
+
+  // ---- connection ------------------------------------------------------------------------
+
+  #connect(protocols: string[], options: WebSocketOptions): void {
+    const deflateOption = options.perMessageDeflate;
+    const deflate: PerMessageDeflateOptions | null = deflateOption === undefined || deflateOption === false ? null : deflateOption === true ? {} : deflateOption;
+    if (deflate !== null) validatePerMessageDeflateOptions(deflate);
+    const maxPayload = options.maxPayload ?? CLIENT_DEFAULTS.maxPayload;
+    openingHandshake(
+      this.#url,
+      protocols,
+      deflate === null ? undefined : clientOffer(deflate),
+      options,
+      options.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
+      (abort) => (this.#abort = abort),
+    ).then(
+      (opened) => {
+        this.#abort = null;
+        let codec: PerMessageDeflate | null = null;
+        let extensions = "";
+        try {
+          if (deflate !== null) {
+            // RFC 7692 §7.1: the answer must be acceptable for what we offered.
+            const params = acceptClientResponse(opened.extensions || undefined, deflate);
+            if (params !== null) {
+              codec = new PerMessageDeflate(params, false, deflate, maxPayload);
+              extensions = opened.extensions;
+            }
+          } else if (opened.extensions !== "") {
+            // RFC 6455 §4.1 step 5: an extension we did not offer fails the connection.
+            throw new Error(`server selected an extension that was not offered: ${opened.extensions}`);
+          }
+        } catch (err) {
+          opened.socket.destroy();
+          this.#failHandshake(err as Error);
+          return;
+        }
+        if (this.#readyState !== CONNECTING) {
+          opened.socket.destroy();
+          this.#failHandshake(new Error("closed before the connection was established"));
+          return;
+        }
+        const transportOptions: TransportOptions = {
+          isServer: false,
+          maxPayload,
+          closeTimeout: options.closeTimeout ?? CLIENT_DEFAULTS.closeTimeout,
+          idleTimeout: 0,
+          maskSource,
+        };
+        const transport = new Transport(opened.socket, this.#owner, transportOptions, codec);
+        this.#transport = transport;
+        this.#protocol = opened.protocol;
+        this.#extensions = extensions;
+        const s = opened.socket as { setNoDelay?: (v: boolean) => void };
+        s.setNoDelay?.(true);
+        // WHATWG: "when the WebSocket connection is established": OPEN, then fire open.
+        this.#readyState = OPEN;
+        transport.start();
+        this.dispatchEvent(new Event("open"));
+        if (opened.head.length > 0 && !transport.closed) transport.onData(opened.head);
+      },
+      (err: Error) => this.#failHandshake(err),
+    );
+  }
+
+  #failHandshake(err: Error): void {
+    void err;
+    this.#abort = null;
+    // WHATWG: fail the connection: CLOSED, error, then close with 1006, not clean.
+    this.#readyState = CLOSED;
+    this.dispatchEvent(new Event("error"));
+    this.dispatchEvent(new CloseEvent("close", { wasClean: false, code: 1006, reason: "" }));
+  }
+
+  readonly #owner: TransportOwner = {
+    onMessage: (data: Buffer, isBinary: boolean): void => {
+      // WHATWG: messages received after the connection left OPEN are not fired.
+      if (this.#readyState !== OPEN) return;
+      let value: string | ArrayBuffer | Blob;
+      if (!isBinary) value = data.toString();
+      else if (this.#binaryType === "arraybuffer") value = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
+      else value = new Blob([data]);
+      this.dispatchEvent(new WebSocketMessageEvent("message", { data: value, origin: this.#origin }));
+    },
+    onPing: noop,
+    onPong: noop,
+    onCloseFrame: (): void => {
+      // WHATWG: the closing handshake has started: CLOSING.
+      if (this.#readyState === OPEN) this.#readyState = CLOSING;
+    },
+    onDrain: noop,
+    onError: (error: Error): void => {
+      void error;
+      this.#failed = true;
+    },
+    onClosed: (): void => {
+      const t = this.#transport!;
+      const conn = t.connection;
+      this.#readyState = CLOSED;
+      // WHATWG: "when the WebSocket connection is closed": clean when both close frames
+      // were exchanged; code 1005 if the close frame had none, 1006 if none arrived.
+      const clean = conn.closeSent && conn.closeReceived && !this.#failed;
+      const code = conn.closeReceived && !(t.error instanceof ProtocolError) ? conn.closeCode : 1006;
+      if (this.#failed || code === 1006) this.dispatchEvent(new Event("error"));
+      this.dispatchEvent(new CloseEvent("close", { wasClean: clean, code, reason: code === 1006 ? "" : conn.closeReason }));
+    },
+  };
+}
+
+function noop(): void {}

@@ -1,0 +1,188 @@
+/**
+ * `wsx connect <url>`: an interactive WebSocket client like wscat, and a scriptable one when
+ * standard input is not a terminal.
+ */
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { clientFailure, pingClient, WebSocket } from "../client/websocket.js";
+import type { WebSocketOptions } from "../client/options.js";
+import { describeFailure } from "./describe-error.js";
+import { intOption, UsageError } from "./usage.js";
+
+export const CONNECT_HELP = `Usage: wsx connect <url> [options]
+
+Interactive (a terminal): type a line to send it; incoming messages are printed with
+"<", sent ones with ">", and timestamps. Commands: /ping [data], /close [code] [reason],
+/binary <hex>, /quit.
+From a pipe: sends each input line (or the whole input with --whole), waits --wait seconds,
+closes, and exits 0 after a normal close, 1 otherwise.
+
+Options:
+  --protocol <p>        offer a subprotocol (repeatable)
+  -H, --header <h>      "Name: value" request header (repeatable)
+  --origin <origin>     send an Origin header
+  --insecure            do not verify the server's TLS certificate
+  --ca <file>           trust this CA certificate (PEM)
+  --compress            offer permessage-deflate
+  --ping-interval <s>   send a ping every s seconds
+  --binary-as <enc>     print binary messages as hex, base64 or utf8 (default hex)
+  --json                one JSON object per event on stdout
+  --whole               send all of stdin as one message
+  --wait <s>            keep listening s seconds after stdin ends (default 0)
+  -h, --help            show this help
+
+Examples:
+  wsx connect ws://127.0.0.1:8080/echo
+  echo '{"type":"join","room":"lobby","name":"bot"}' | wsx connect ws://127.0.0.1:8080/chat --wait 2
+  wsx connect wss://example.com/socket --protocol chat.v1 -H "Authorization: Bearer t" --json`;
+
+/** Runs `wsx connect`. */
+export async function connect(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      protocol: { type: "string", multiple: true },
+      header: { type: "string", short: "H", multiple: true },
+      origin: { type: "string" },
+      insecure: { type: "boolean" },
+      ca: { type: "string" },
+      compress: { type: "boolean" },
+      "ping-interval": { type: "string" },
+      "binary-as": { type: "string" },
+      json: { type: "boolean" },
+      whole: { type: "boolean" },
+      wait: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    process.stdout.write(CONNECT_HELP + "\n");
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError("expected exactly one URL: wsx connect <url>");
+  const binaryAs = values["binary-as"] ?? "hex";
+  if (binaryAs !== "hex" && binaryAs !== "base64" && binaryAs !== "utf8") throw new UsageError(`--binary-as must be hex, base64 or utf8, got "${binaryAs}"`);
+  const pingInterval = intOption("ping-interval", values["ping-interval"], 0);
+  const wait = intOption("wait", values.wait, 0);
+  const headers: Record<string, string> = {};
+  for (const h of values.header ?? []) {
+    const i = h.indexOf(":");
+    if (i <= 0) throw new UsageError(`a header must look like "Name: value", got "${h}"`);
+    headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
+  }
+  const options: WebSocketOptions = { headers, origin: values.origin, perMessageDeflate: values.compress === true };
+  if (values.insecure) options.rejectUnauthorized = false;
+  if (values.ca !== undefined) options.ca = readFileSync(values.ca);
+
+  const url = positionals[0];
+  let ws: WebSocket;
+  try {
+    ws = new WebSocket(url, values.protocol ?? [], options);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  ws.binaryType = "arraybuffer";
+  const json = values.json === true;
+  const interactive = process.stdin.isTTY === true && !json;
+  const stamp = (): string => new Date().toISOString().slice(11, 23);
+  const emit = (event: Record<string, unknown>, text: string): void => {
+    if (json) process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n");
+    else process.stdout.write(`${stamp()} ${text}\n`);
+  };
+  const show = (data: string | ArrayBuffer): string =>
+    typeof data === "string" ? data : Buffer.from(data).toString(binaryAs as BufferEncoding);
+
+  return new Promise<number>((resolve) => {
+    let opened = false;
+    let pinger: NodeJS.Timeout | null = null;
+    ws.onopen = () => {
+      opened = true;
+      emit({ event: "open", url: ws.url, protocol: ws.protocol, extensions: ws.extensions }, `connected to ${ws.url}${ws.protocol ? ` (protocol ${ws.protocol})` : ""}`);
+      if (pingInterval > 0) pinger = setInterval(() => pingClient(ws), pingInterval * 1000);
+      if (interactive) startInteractive();
+      else startPiped();
+    };
+    ws.onmessage = (e: { data: string | ArrayBuffer }) => {
+      const binary = typeof e.data !== "string";
+      emit({ event: "message", binary, data: show(e.data) }, `< ${binary ? `[binary ${binaryAs}] ` : ""}${show(e.data)}`);
+    };
+    ws.onclose = (e: { code: number; reason: string; wasClean: boolean }) => {
+      if (pinger !== null) clearInterval(pinger);
+      if (!opened) {
+        process.stderr.write(`wsx: ${describeFailure(clientFailure(ws), url)}\n`);
+        resolve(1);
+        return;
+      }
+      emit({ event: "close", code: e.code, reason: e.reason, wasClean: e.wasClean }, `closed: ${e.code}${e.reason ? ` ${e.reason}` : ""}${e.wasClean ? "" : " (not clean)"}`);
+      if (!json) process.stderr.write(`wsx: closed with code ${e.code}${e.reason ? ` "${e.reason}"` : ""}\n`);
+      const normal = e.wasClean && (e.code === 1000 || e.code === 1005 || e.code === 1001);
+      process.stdin.pause();
+      resolve(normal ? 0 : 1);
+    };
+
+    function startInteractive(): void {
+      const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: "> " });
+      rl.prompt();
+      rl.on("line", (line) => {
+        if (!handleCommand(line)) {
+          ws.send(line);
+        }
+        if (ws.readyState === WebSocket.OPEN) rl.prompt();
+      });
+      rl.on("close", () => ws.close(1000));
+      ws.addEventListener("close", () => rl.close());
+    }
+
+    function handleCommand(line: string): boolean {
+      if (!line.startsWith("/")) return false;
+      const [cmd, ...args] = line.split(" ");
+      if (cmd === "/ping") {
+        pingClient(ws, args.join(" "));
+      } else if (cmd === "/close") {
+        const code = args[0] === undefined ? 1000 : Number(args[0]);
+        try {
+          ws.close(code, args.slice(1).join(" "));
+        } catch (err) {
+          process.stderr.write(`wsx: ${(err as Error).message}\n`);
+        }
+      } else if (cmd === "/binary") {
+        const hex = args.join("").replace(/\s+/g, "");
+        if (!/^([0-9a-fA-F]{2})*$/.test(hex)) process.stderr.write("wsx: /binary takes hex bytes, e.g. /binary 00ff10\n");
+        else ws.send(Buffer.from(hex, "hex"));
+      } else if (cmd === "/quit") {
+        ws.close(1000);
+      } else {
+        return false;
+      }
+      return true;
+    }
+
+    function startPiped(): void {
+      const finish = (): void => {
+        setTimeout(() => {
+          if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+        }, wait * 1000);
+      };
+      if (values.whole) {
+        const chunks: Buffer[] = [];
+        process.stdin.on("data", (d: Buffer) => chunks.push(d));
+        process.stdin.on("end", () => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(Buffer.concat(chunks).toString());
+          finish();
+        });
+        return;
+      }
+      const rl = createInterface({ input: process.stdin });
+      rl.on("line", (line) => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        if (!handleCommand(line)) {
+          ws.send(line);
+          if (json) emit({ event: "sent", data: line }, `> ${line}`);
+        }
+      });
+      rl.on("close", finish);
+    }
+  });
+}

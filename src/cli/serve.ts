@@ -1,0 +1,183 @@
+/**
+ * `wsx serve`: a WebSocket server with a browser chat demo at `/`, rooms at `/chat`, an echo
+ * endpoint at `/echo` and `/health` for load balancers.
+ */
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import type { PubSubAdapter } from "../server/adapter.js";
+import { WebSocketServer } from "../server/server.js";
+import { chatHandlers, type ChatMember } from "./chat.js";
+import { createLogger } from "./log.js";
+import { intOption, UsageError } from "./usage.js";
+
+export const SERVE_HELP = `Usage: wsx serve [options]
+
+Serves a chat demo at /, chat rooms over WebSocket at /chat, an echo endpoint at /echo
+and a health check at /health.
+
+Options:
+  --port <n>          port to listen on (default 8080; 0 picks a free port)
+  --host <addr>       address to listen on (default 127.0.0.1)
+  --tls-cert <file>   PEM certificate: serve https/wss (with --tls-key)
+  --tls-key <file>    PEM private key
+  --redis <url>       share pub/sub through Redis (default: in-memory)
+  --compress          negotiate permessage-deflate
+  --max-payload <n>   largest incoming message in bytes (default 16777216)
+  --origin <origin>   allow only this Origin (repeatable; default: any)
+  --quiet             log errors only
+  --log json          log JSON lines
+  -h, --help          show this help
+
+Examples:
+  wsx serve
+  wsx serve --port 9000 --host 0.0.0.0 --compress
+  wsx serve --redis redis://127.0.0.1:6379 --origin https://example.com`;
+
+const PUBLIC = fileURLToPath(new URL("./public/", import.meta.url));
+const STATIC: Record<string, [file: string, type: string]> = {
+  "/": ["index.html", "text/html; charset=utf-8"],
+  "/chat.js": ["chat.js", "text/javascript; charset=utf-8"],
+  "/chat.css": ["chat.css", "text/css; charset=utf-8"],
+};
+
+/** Runs `wsx serve`; resolves when the server has shut down. */
+export async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      redis: { type: "string" },
+      compress: { type: "boolean" },
+      "max-payload": { type: "string" },
+      origin: { type: "string", multiple: true },
+      quiet: { type: "boolean" },
+      log: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(SERVE_HELP + "\n");
+    return 0;
+  }
+  const port = intOption("port", values.port, 8080, 0, 65535);
+  const host = values.host ?? "127.0.0.1";
+  const maxPayload = intOption("max-payload", values["max-payload"], 16 * 1024 * 1024, 1);
+  if (values.log !== undefined && values.log !== "json") throw new UsageError(`--log accepts only "json", got "${values.log}"`);
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+  const log = createLogger({ quiet: values.quiet, json: values.log === "json" });
+
+  let adapter: PubSubAdapter | undefined;
+  if (values.redis !== undefined) {
+    // Loaded only when asked for: `redis` is an optional peer dependency.
+    const modulePath = new URL("../redis/index.js", import.meta.url).href;
+    const { RedisAdapter } = (await import(modulePath)) as {
+      RedisAdapter: new (o: { url: string }) => PubSubAdapter & { on(e: "error", f: (err: Error) => void): void };
+    };
+    const redis = new RedisAdapter({ url: values.redis });
+    redis.on("error", (err: Error) => log.error("redis", { message: err.message }));
+    adapter = redis;
+  }
+
+  const tls = values["tls-cert"] !== undefined;
+  const handler = (req: IncomingMessage, res: ServerResponse): void => route(req, res);
+  const http: Server = tls
+    ? createHttpsServer({ cert: readFileSync(values["tls-cert"]!), key: readFileSync(values["tls-key"]!) }, handler)
+    : createHttpServer(handler);
+  const common = {
+    server: http,
+    maxPayload,
+    perMessageDeflate: values.compress === true,
+    origins: values.origin,
+    error: (_ws: unknown, err: Error) => log.info("connection-error", { message: err.message }),
+  };
+
+  let chat: WebSocketServer<ChatMember>;
+  const chatOnly = chatHandlers(() => chat);
+  chat = new WebSocketServer<ChatMember>({
+    ...common,
+    path: "/chat",
+    adapter,
+    upgrade: () => ({ room: "", name: "" }),
+    open: (ws) => log.info("open", { path: "/chat", remote: ws.remoteAddress }),
+    message: chatOnly.message,
+    close: (ws, code, reason) => {
+      chatOnly.close!(ws, code, reason);
+      log.info("close", { path: "/chat", code, reason });
+    },
+  });
+  const echo = new WebSocketServer({
+    ...common,
+    path: "/echo",
+    open: (ws) => log.info("open", { path: "/echo", remote: ws.remoteAddress }),
+    message: (ws, data, isBinary) => void ws.send(data, isBinary),
+    close: (_ws, code, reason) => log.info("close", { path: "/echo", code, reason }),
+  });
+
+  function route(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/health") {
+      const body = JSON.stringify({ status: "ok", connections: chat.clients.size + echo.clients.size, uptime: process.uptime() });
+      res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
+      res.end(body);
+      return;
+    }
+    const file = STATIC[path];
+    if (file !== undefined && (req.method === "GET" || req.method === "HEAD")) {
+      res.writeHead(200, { "Content-Type": file[1], "Cache-Control": "no-cache" });
+      res.end(req.method === "HEAD" ? undefined : readFileSync(PUBLIC + file[0]));
+      return;
+    }
+    if (path === "/chat" || path === "/echo") {
+      res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket" });
+      res.end("this endpoint speaks WebSocket\n");
+      return;
+    }
+    res.writeHead(404, { "Content-Type": "text/plain" });
+    res.end("not found\n");
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(port, host, () => {
+      http.removeListener("error", reject);
+      resolve();
+    });
+  });
+  const address = http.address() as AddressInfo;
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const base = `${tls ? "https" : "http"}://${shownHost}:${address.port}`;
+  // The URL line goes to stdout so scripts (and tests) can read the actual port.
+  process.stdout.write(`wsx serve: listening on ${base}/  (chat demo; WebSocket endpoints ${base.replace(/^http/, "ws")}/chat and /echo)\n`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info("shutdown", { signal, connections: chat.clients.size + echo.clients.size });
+      // Stop accepting, send 1001 to every client, exit when all are closed or after a timeout.
+      const timer = setTimeout(() => {
+        log.error("shutdown-timeout");
+        resolve(1);
+      }, 10_000);
+      timer.unref();
+      http.close();
+      Promise.all([chat.close(), echo.close()]).then(() => {
+        http.closeAllConnections();
+        clearTimeout(timer);
+        resolve(0);
+      });
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+}

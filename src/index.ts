@@ -4,7 +4,7 @@
  * Client (the browser's API): {@link WebSocket}, {@link CloseEvent}. Server:
  * {@link WebSocketServer}, {@link ServerWebSocket}. Protocol core: `wsx/protocol`.
  */
-export { WebSocket, type BinaryType } from "./client/websocket.js";
+export { WebSocket, clientFailure, pingClient, type BinaryType } from "./client/websocket.js";
 export { CloseEvent, WebSocketMessageEvent, type CloseEventInit, type MessageEventInit } from "./client/events.js";
 export { CLIENT_DEFAULTS, type WebSocketOptions } from "./client/options.js";
 export type { PerMessageDeflateOptions } from "./protocol/extensions/permessage-deflate.js";

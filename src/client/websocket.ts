@@ -29,6 +29,23 @@ type Handler = ((this: WebSocket, ev: any) => unknown) | null;
 
 const maskSource = (target: Uint8Array): void => void randomFillSync(target);
 
+/** Node-only access to a client's internals, kept off the standard interface. */
+const internals = new WeakMap<WebSocket, { transport(): Transport | null; failure(): Error | null }>();
+
+/**
+ * Sends a ping (RFC 6455 §5.5.2) on an open client connection. Not part of the browser API
+ * (browsers do not expose pings); for tools such as `wsx connect`. Returns false if not open.
+ */
+export function pingClient(ws: WebSocket, data: string | Uint8Array = ""): boolean {
+  const t = internals.get(ws)?.transport() ?? null;
+  return t !== null && ws.readyState === OPEN ? t.ping(data) : false;
+}
+
+/** Why a client connection failed (handshake refused, DNS, TLS, protocol error), if it did. */
+export function clientFailure(ws: WebSocket): Error | null {
+  return internals.get(ws)?.failure() ?? null;
+}
+
 /**
  * A WebSocket client with the browser's API: `new WebSocket(url, protocols)`, `send`,
  * `close`, `readyState`, `bufferedAmount`, `binaryType`, and the open/message/error/close
@@ -59,6 +76,7 @@ export class WebSocket extends EventTarget {
   #abort: ((reason: Error) => void) | null = null;
   /** Set when the connection had to be failed (fires `error` before `close`). */
   #failed = false;
+  #failure: Error | null = null;
   #handlers: { open: Handler; message: Handler; error: Handler; close: Handler } = { open: null, message: null, error: null, close: null };
 
   constructor(url: string | URL, protocols: string | string[] = [], options: WebSocketOptions = {}) {
@@ -87,6 +105,7 @@ export class WebSocket extends EventTarget {
     }
     this.#url = parsed;
     this.#origin = parsed.origin;
+    internals.set(this, { transport: () => this.#transport, failure: () => this.#failure });
     this.#connect(list, options);
   }
 
@@ -305,7 +324,7 @@ export class WebSocket extends EventTarget {
   }
 
   #failHandshake(err: Error): void {
-    void err;
+    this.#failure = err;
     this.#abort = null;
     // WHATWG: fail the connection: CLOSED, error, then close with 1006, not clean.
     this.#readyState = CLOSED;
@@ -331,7 +350,7 @@ export class WebSocket extends EventTarget {
     },
     onDrain: noop,
     onError: (error: Error): void => {
-      void error;
+      this.#failure ??= error;
       this.#failed = true;
     },
     onClosed: (): void => {

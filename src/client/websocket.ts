@@ -70,6 +70,8 @@ export class WebSocket extends EventTarget {
   #transport: Transport | null = null;
   /** Bytes passed to send() after the connection left OPEN (WHATWG: send() step 3). */
   #bufferedAfterClose = 0;
+  /** Application bytes handed to the transport since its buffer was last seen empty. */
+  #queuedBytes = 0;
   /** Blob reads in flight, and sends queued behind them so order is kept. */
   #blobQueue: Array<Uint8Array | string | Blob> | null = null;
   #blobBytes = 0;
@@ -121,8 +123,15 @@ export class WebSocket extends EventTarget {
 
   /** Bytes queued by send() and not yet handed to the network. */
   get bufferedAmount(): number {
+    // WHATWG counts application data only: report the bytes handed to send() and not yet
+    // written, bounded by what the transport still holds (which includes frame headers).
     const t = this.#transport;
-    const live = t === null || t.closed ? 0 : t.bufferedAmount;
+    let live = 0;
+    if (t !== null && !t.closed) {
+      const held = t.bufferedAmount;
+      if (held === 0) this.#queuedBytes = 0;
+      live = held < this.#queuedBytes ? held : this.#queuedBytes;
+    }
     return live + this.#blobBytes + this.#bufferedAfterClose;
   }
 
@@ -211,6 +220,7 @@ export class WebSocket extends EventTarget {
       this.#queueBehindBlobs(payload, size);
       return;
     }
+    this.#queuedBytes += size;
     this.#transport.send(payload, typeof payload !== "string", true);
   }
 
@@ -230,7 +240,10 @@ export class WebSocket extends EventTarget {
       queue.shift();
       this.#blobBytes -= item instanceof Blob ? item.size : typeof item === "string" ? Buffer.byteLength(item) : item.length;
       const t = this.#transport;
-      if (t !== null && this.#readyState === OPEN) t.send(bytes, typeof bytes !== "string", true);
+      if (t !== null && this.#readyState === OPEN) {
+        this.#queuedBytes += typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.length;
+        t.send(bytes, typeof bytes !== "string", true);
+      }
     }
     this.#blobQueue = null;
   }

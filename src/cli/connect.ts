@@ -15,8 +15,9 @@ export const CONNECT_HELP = `Usage: wsx connect <url> [options]
 Interactive (a terminal): type a line to send it; incoming messages are printed with
 "<", sent ones with ">", and timestamps. Commands: /ping [data], /close [code] [reason],
 /binary <hex>, /quit.
-From a pipe: sends each input line (or the whole input with --whole), waits --wait seconds,
-closes, and exits 0 after a normal close, 1 otherwise.
+From a pipe: sends each input line (or the whole input with --whole); when the input ends,
+waits --wait seconds and then until the server has been quiet for 200 ms, closes, and
+exits 0 after a normal close, 1 otherwise.
 
 Options:
   --protocol <p>        offer a subprotocol (repeatable)
@@ -36,6 +37,9 @@ Examples:
   wsx connect ws://127.0.0.1:8080/echo
   echo '{"type":"join","room":"lobby","name":"bot"}' | wsx connect ws://127.0.0.1:8080/chat --wait 2
   wsx connect wss://example.com/socket --protocol chat.v1 -H "Authorization: Bearer t" --json`;
+
+/** How long the server must stay quiet after the input ends before a piped connect closes. */
+const QUIET_MS = 200;
 
 /** Runs `wsx connect`. */
 export async function connect(argv: string[]): Promise<number> {
@@ -96,6 +100,7 @@ export async function connect(argv: string[]): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let opened = false;
+    let lastMessageAt = 0;
     let pinger: NodeJS.Timeout | null = null;
     ws.onopen = () => {
       opened = true;
@@ -105,6 +110,7 @@ export async function connect(argv: string[]): Promise<number> {
       else startPiped();
     };
     ws.onmessage = (e: { data: string | ArrayBuffer }) => {
+      lastMessageAt = Date.now();
       const binary = typeof e.data !== "string";
       emit({ event: "message", binary, data: show(e.data) }, `< ${binary ? `[binary ${binaryAs}] ` : ""}${show(e.data)}`);
     };
@@ -160,9 +166,19 @@ export async function connect(argv: string[]): Promise<number> {
     }
 
     function startPiped(): void {
+      // After the input ends: wait --wait seconds, then until the server has been quiet for
+      // QUIET_MS (replies still on their way would be lost once we close: WHATWG drops
+      // messages that arrive after close()), then close.
       const finish = (): void => {
+        const quietClose = (): void => {
+          if (ws.readyState !== WebSocket.OPEN) return;
+          const idle = Date.now() - lastMessageAt;
+          if (idle >= QUIET_MS && ws.bufferedAmount === 0) ws.close(1000);
+          else setTimeout(quietClose, Math.max(10, QUIET_MS - idle));
+        };
         setTimeout(() => {
-          if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+          lastMessageAt = Math.max(lastMessageAt, Date.now() - QUIET_MS + 50);
+          quietClose();
         }, wait * 1000);
       };
       if (values.whole) {

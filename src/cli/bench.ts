@@ -4,6 +4,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import type { WebSocketOptions } from "../client/options.js";
 import { clientFailure, WebSocket } from "../client/websocket.js";
 import { describeFailure } from "./describe-error.js";
 import { intOption, UsageError } from "./usage.js";
@@ -21,6 +22,8 @@ Options:
   -t, --time <s>         seconds per run (default 5)
   --rounds <n>           runs per URL (default 1; alternated with two URLs)
   --text                 send text instead of binary
+  --compress             offer permessage-deflate
+  --insecure             do not verify the server's TLS certificate
   --json                 print the results as JSON
   -h, --help             show this help
 
@@ -48,6 +51,8 @@ interface Settings {
   depth: number;
   seconds: number;
   text: boolean;
+  /** Client options (TLS, compression); left out of the JSON output. */
+  options: WebSocketOptions;
 }
 
 /** Runs `wsx bench`. */
@@ -61,6 +66,8 @@ export async function bench(argv: string[]): Promise<number> {
       time: { type: "string", short: "t" },
       rounds: { type: "string" },
       text: { type: "boolean" },
+      compress: { type: "boolean" },
+      insecure: { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -77,7 +84,16 @@ export async function bench(argv: string[]): Promise<number> {
     depth: intOption("depth", values.depth, 4, 1, 10_000),
     seconds: intOption("time", values.time, 5, 1, 3600),
     text: values.text === true,
+    options: { perMessageDeflate: values.compress === true, ...(values.insecure === true ? { rejectUnauthorized: false } : {}) },
   };
+  for (const u of positionals) {
+    try {
+      const parsed = new URL(u);
+      if (!/^(ws|wss|http|https):$/.test(parsed.protocol)) throw new Error();
+    } catch {
+      throw new UsageError(`not a WebSocket URL: "${u}" (expected ws:// or wss://)`);
+    }
+  }
   const rounds = intOption("rounds", values.rounds, 1, 1, 100);
   const results: BenchResult[][] = positionals.map(() => []);
   for (let r = 0; r < rounds; r++) {
@@ -91,18 +107,49 @@ export async function bench(argv: string[]): Promise<number> {
     }
   }
   const summary = results.map((runs) => median(runs));
+  const ratio = summary.length === 2 ? summary[0].msgsPerSec / Math.max(1e-9, summary[1].msgsPerSec) : undefined;
   if (values.json) {
-    const out: Record<string, unknown> = { settings, rounds, results: summary, runs: results };
-    if (summary.length === 2) out.ratio = summary[0].msgsPerSec / Math.max(1, summary[1].msgsPerSec);
+    const { options: _options, ...shown } = settings;
+    const out: Record<string, unknown> = { settings: { ...shown, compress: values.compress === true }, rounds, results: summary, runs: results };
+    if (ratio !== undefined) out.ratio = ratio;
     process.stdout.write(JSON.stringify(out) + "\n");
   } else {
-    const rows = [["url", "msgs/s", "MB/s", "p50 ms", "p99 ms", "max ms", "errors"]];
-    for (const s of summary) rows.push([s.url, fmt(s.msgsPerSec, 0), fmt(s.mbPerSec, 2), fmt(s.p50Ms, 3), fmt(s.p99Ms, 3), fmt(s.maxMs, 3), String(s.errors)]);
-    const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-    for (const r of rows) process.stdout.write(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ") + "\n");
-    if (summary.length === 2) process.stdout.write(`ratio (first / second, msgs/s): ${(summary[0].msgsPerSec / Math.max(1, summary[1].msgsPerSec)).toFixed(2)}x\n`);
+    process.stdout.write(table(summary, ratio));
+  }
+  const lost = results.flat().reduce((n, r) => n + r.errors, 0);
+  if (lost > 0) {
+    process.stderr.write(`wsx: ${lost} connection(s) were lost during the run\n`);
+    return 1;
   }
   return 0;
+}
+
+/** The results as a text table: one column per URL, and a ratio column for two. */
+function table(summary: BenchResult[], ratio: number | undefined): string {
+  const metrics: Array<[label: string, value: (r: BenchResult) => number, digits: number, lowerIsBetter: boolean]> = [
+    ["messages/s", (r) => r.msgsPerSec, 0, false],
+    ["MB/s", (r) => r.mbPerSec, 2, false],
+    ["p50 latency ms", (r) => r.p50Ms, 3, true],
+    ["p99 latency ms", (r) => r.p99Ms, 3, true],
+    ["max latency ms", (r) => r.maxMs, 3, true],
+    ["messages", (r) => r.messages, 0, false],
+    ["errors", (r) => r.errors, 0, true],
+  ];
+  const header = ["", ...summary.map((r, i) => (summary.length === 2 ? `${i === 0 ? "A" : "B"}: ${r.url}` : r.url))];
+  if (ratio !== undefined) header.push("A/B");
+  const rows = [header];
+  for (const [label, value, digits] of metrics) {
+    const row = [label, ...summary.map((r) => fmt(value(r), digits))];
+    if (ratio !== undefined) {
+      const b = value(summary[1]);
+      row.push(b === 0 ? "-" : `${(value(summary[0]) / b).toFixed(2)}x`);
+    }
+    rows.push(row);
+  }
+  const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  let text = rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ")).join("\n") + "\n";
+  if (ratio !== undefined) text += `A is ${ratio.toFixed(2)}x B in messages/s (latency rows: lower is better)\n`;
+  return text;
 }
 
 function fmt(n: number, digits: number): string {
@@ -131,20 +178,20 @@ async function runOnce(url: string, s: Settings): Promise<BenchResult> {
   let messages = 0;
   let errors = 0;
   let running = false;
+  let settingUp = true;
 
-  await Promise.all(
+  const opened = Promise.all(
     Array.from({ length: s.connections }, (_, i) =>
       new Promise<void>((resolve, reject) => {
-        const ws = new WebSocket(url);
+        const ws = new WebSocket(url, [], s.options);
         ws.binaryType = "arraybuffer";
         sockets[i] = ws;
         sent[i] = [];
         ws.onopen = () => resolve();
         ws.onclose = () => {
-          if (ws.readyState === WebSocket.CLOSED && !running) reject(new Error(describeFailure(clientFailure(ws), url)));
-        };
-        ws.onerror = () => {
-          if (running) errors++;
+          if (settingUp) reject(new Error(describeFailure(clientFailure(ws), url)));
+          // A connection lost during the run is an error (ours close after it).
+          else if (running) errors++;
         };
         ws.onmessage = () => {
           if (!running) return;
@@ -157,6 +204,13 @@ async function runOnce(url: string, s: Settings): Promise<BenchResult> {
       }),
     ),
   );
+  try {
+    await opened;
+  } catch (err) {
+    for (const ws of sockets) if (ws !== undefined) ws.close();
+    throw err;
+  }
+  settingUp = false;
   running = true;
   const start = performance.now();
   for (let i = 0; i < sockets.length; i++) {
@@ -166,7 +220,10 @@ async function runOnce(url: string, s: Settings): Promise<BenchResult> {
     }
   }
   const progress = process.stderr.isTTY
-    ? setInterval(() => process.stderr.write(`\r${url}: ${fmt(messages / ((performance.now() - start) / 1000), 0)} msgs/s `), 500)
+    ? setInterval(() => {
+        const elapsed = (performance.now() - start) / 1000;
+        process.stderr.write(`\r\x1b[K${url}: ${elapsed.toFixed(0)}/${s.seconds} s, ${fmt(messages, 0)} messages, ${fmt(messages / elapsed, 0)} msgs/s`);
+      }, 500)
     : null;
   await new Promise((r) => setTimeout(r, s.seconds * 1000));
   running = false;

@@ -1,70 +1,167 @@
 /**
- * The chat room behind the demo page (`/chat`). A tiny JSON protocol over the browser's own
- * WebSocket, rooms as topics:
+ * The chat rooms behind the demo page (`/chat`): a small JSON protocol over the browser's own
+ * WebSocket, one topic per room (`room:<name>`). The protocol is documented in docs/CLI.md.
  *
- *   client → server  {"type":"join","room":"lobby","name":"ann"}   {"type":"say","text":"hi"}
- *   server → client  {"type":"joined","room","name"}  {"type":"message","room","name","text","ts"}
+ *   client → server  {"type":"join","room":"lobby","name":"ann"}  {"type":"say","text":"hi"}
+ *                    {"type":"leave"}
+ *   server → client  {"type":"joined","room","name","members"}
+ *                    {"type":"message","room","name","text","ts"}
+ *                    {"type":"presence","room","name","action":"join"|"leave"}
  *                    {"type":"members","room","count"}  {"type":"error","text"}
  */
 import type { ServerHandlers } from "../server/options.js";
 import type { ServerWebSocket } from "../server/server-websocket.js";
 import type { WebSocketServer } from "../server/server.js";
 
-/** Per-connection chat state. */
+/** Per-connection chat state (`ws.data`); `room` is "" until the first join. */
 export interface ChatMember {
   room: string;
   name: string;
+  /** Token bucket of the rate limit: messages still allowed, and when it was last refilled. */
+  tokens: number;
+  refilledAt: number;
 }
 
-const MAX_NAME = 32;
-const MAX_ROOM = 32;
-const MAX_TEXT = 2000;
-const ROOM_RE = /^[\p{L}\p{N}_-]{1,32}$/u;
+/** Input bounds of the chat protocol (also enforced by the page's form fields). */
+export const CHAT_LIMITS = {
+  /** Longest name, in characters. */
+  name: 32,
+  /** Longest room name, in characters. */
+  room: 32,
+  /** Longest message text, in characters. */
+  text: 2000,
+  /** Largest chat frame in bytes (the `/chat` endpoint's maxPayload). */
+  frame: 16 * 1024,
+  /** Messages allowed in a burst, and refilled per second. */
+  burst: 10,
+  perSecond: 5,
+} as const;
 
-/** Builds the chat handlers for a server whose `ws.data` is a {@link ChatMember}. */
-export function chatHandlers(getServer: () => WebSocketServer<ChatMember>): ServerHandlers<ChatMember> {
+const ROOM_RE = /^[\p{L}\p{N}_-]+$/u;
+// Control characters (C0, DEL, C1) are not allowed in names; in text only \n and \t are.
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/u;
+const TEXT_CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/gu;
+
+/** A new member's state, for the `upgrade` hook. */
+export function newChatMember(): ChatMember {
+  return { room: "", name: "", tokens: CHAT_LIMITS.burst, refilledAt: Date.now() };
+}
+
+/** The room name if `value` is a valid one, else null. */
+export function validRoom(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  const room = value.trim();
+  return room.length >= 1 && [...room].length <= CHAT_LIMITS.room && ROOM_RE.test(room) ? room : null;
+}
+
+/** The member name if `value` is a valid one, else null. */
+export function validName(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  const name = value.trim();
+  return name.length >= 1 && [...name].length <= CHAT_LIMITS.name && !CONTROL_RE.test(name) ? name : null;
+}
+
+/** Takes one message from the member's token bucket; false when over the rate limit. */
+function allow(member: ChatMember, now: number): boolean {
+  const refill = ((now - member.refilledAt) / 1000) * CHAT_LIMITS.perSecond;
+  member.tokens = Math.min(CHAT_LIMITS.burst, member.tokens + refill);
+  member.refilledAt = now;
+  if (member.tokens < 1) return false;
+  member.tokens -= 1;
+  return true;
+}
+
+/**
+ * Builds the chat handlers for a server whose `ws.data` is a {@link ChatMember}. Member counts
+ * are those of this process (`subscriberCount`), pushed to the room's local members whenever
+ * they change; messages and presence go through `publish`, so they cross nodes with an adapter.
+ */
+export function chatHandlers(getServer: () => WebSocketServer<ChatMember>): Required<Pick<ServerHandlers<ChatMember>, "message" | "close">> {
   const topic = (room: string): string => `room:${room}`;
+  // Local members per room, to push this node's count to them only.
+  const local = new Map<string, Set<ServerWebSocket<ChatMember>>>();
+
   const announce = (room: string): void => {
-    const wss = getServer();
-    wss.publish(topic(room), JSON.stringify({ type: "members", room, count: wss.subscriberCount(topic(room)) }));
+    const members = local.get(room);
+    if (members === undefined) return;
+    const count = getServer().subscriberCount(topic(room));
+    const text = JSON.stringify({ type: "members", room, count });
+    for (const ws of members) ws.send(text);
+  };
+  // A joiner hears "joined" instead of its own presence (ws.publish skips the sender).
+  const presence = (room: string, name: string, action: "join" | "leave", joiner?: ServerWebSocket<ChatMember>): void => {
+    const text = JSON.stringify({ type: "presence", room, name, action });
+    if (joiner !== undefined) joiner.publish(topic(room), text);
+    else getServer().publish(topic(room), text);
+  };
+  const leave = (ws: ServerWebSocket<ChatMember>): void => {
+    const { room, name } = ws.data;
+    if (room === "") return;
+    ws.unsubscribe(topic(room));
+    const members = local.get(room);
+    members?.delete(ws);
+    if (members !== undefined && members.size === 0) local.delete(room);
+    ws.data.room = "";
+    presence(room, name, "leave");
+    announce(room);
   };
   const error = (ws: ServerWebSocket<ChatMember>, text: string): void => void ws.send(JSON.stringify({ type: "error", text }));
+
   return {
     message(ws, data, isBinary) {
-      if (isBinary || data.length > 4 * MAX_TEXT) return error(ws, "messages are JSON text");
+      if (isBinary) return error(ws, "messages are JSON text");
+      if (!allow(ws.data, Date.now())) return error(ws, `slow down: at most ${CHAT_LIMITS.perSecond} messages per second`);
       let msg: { type?: unknown; room?: unknown; name?: unknown; text?: unknown };
       try {
-        msg = JSON.parse(data.toString());
+        msg = JSON.parse(data.toString()) as typeof msg;
       } catch {
         return error(ws, "invalid JSON");
       }
-      if (msg.type === "join") {
-        const room = typeof msg.room === "string" ? msg.room.trim().slice(0, MAX_ROOM) : "";
-        const name = typeof msg.name === "string" ? msg.name.trim().slice(0, MAX_NAME) : "";
-        if (!ROOM_RE.test(room)) return error(ws, "room: 1-32 letters, digits, _ or -");
-        if (name.length === 0) return error(ws, "name required");
-        const previous = ws.data.room;
-        if (previous !== "" && previous !== room) {
-          ws.unsubscribe(topic(previous));
-          announce(previous);
+      if (msg === null || typeof msg !== "object") return error(ws, "messages are JSON objects");
+      switch (msg.type) {
+        case "join": {
+          const room = validRoom(msg.room);
+          if (room === null) return error(ws, `room: 1-${CHAT_LIMITS.room} letters, digits, _ or -`);
+          const name = validName(msg.name);
+          if (name === null) return error(ws, `name: 1-${CHAT_LIMITS.name} characters, no control characters`);
+          if (ws.data.room !== room) leave(ws);
+          ws.data.name = name;
+          ws.data.room = room;
+          ws.subscribe(topic(room));
+          let members = local.get(room);
+          if (members === undefined) local.set(room, (members = new Set()));
+          members.add(ws);
+          ws.send(JSON.stringify({ type: "joined", room, name, members: getServer().subscriberCount(topic(room)) }));
+          presence(room, name, "join", ws);
+          announce(room);
+          return;
         }
-        ws.data = { room, name };
-        ws.subscribe(topic(room));
-        ws.send(JSON.stringify({ type: "joined", room, name }));
-        announce(room);
-      } else if (msg.type === "say") {
-        if (ws.data.room === "") return error(ws, "join a room first");
-        const text = typeof msg.text === "string" ? msg.text.slice(0, MAX_TEXT) : "";
-        if (text.trim() === "") return;
-        const { room, name } = ws.data;
-        // Everyone in the room, the sender included, sees the same message.
-        getServer().publish(topic(room), JSON.stringify({ type: "message", room, name, text, ts: Date.now() }));
-      } else {
-        error(ws, "unknown message type");
+        case "leave":
+          return leave(ws);
+        case "say": {
+          const { room, name } = ws.data;
+          if (room === "") return error(ws, "join a room first");
+          if (typeof msg.text !== "string") return error(ws, "text must be a string");
+          const text = msg.text.replace(TEXT_CONTROL_RE, "");
+          if (text.trim() === "") return;
+          if ([...text].length > CHAT_LIMITS.text) return error(ws, `text: at most ${CHAT_LIMITS.text} characters`);
+          // Everyone in the room, the sender included, sees the same message.
+          getServer().publish(topic(room), JSON.stringify({ type: "message", room, name, text, ts: Date.now() }));
+          return;
+        }
+        default:
+          return error(ws, 'unknown message type (expected "join", "say" or "leave")');
       }
     },
     close(ws) {
-      if (ws.data.room !== "") announce(ws.data.room);
+      // The server has already removed the socket from its topics, so the count is current.
+      const { room, name } = ws.data;
+      if (room === "") return;
+      const members = local.get(room);
+      members?.delete(ws);
+      if (members !== undefined && members.size === 0) local.delete(room);
+      presence(room, name, "leave");
+      announce(room);
     },
   };
 }

@@ -3,8 +3,8 @@
  * The `wsx` command: serve, exec, connect, bench.
  */
 import { readFileSync } from "node:fs";
-import { exec, EXEC_HELP } from "./exec.js";
-import { serve, SERVE_HELP } from "./serve.js";
+import { exec } from "./exec.js";
+import { serve } from "./serve.js";
 import { UsageError } from "./usage.js";
 
 const HELP = `Usage: wsx <command> [options]
@@ -38,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
     case "-h":
     case "--help":
     case "help":
+      // "wsx help <command>" is "wsx <command> --help".
+      if (command === "help" && rest.length > 0) return main([rest[0], "--help"]);
       process.stdout.write(HELP + "\n");
       return command === undefined ? 2 : 0;
     case "-v":
@@ -69,7 +71,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`wsx: ${(err as Error).message}\n`);
+      // One line: parseArgs explains some errors over several.
+      process.stderr.write(`wsx: ${(err as Error).message.split("\n")[0]} (try --help)\n`);
       process.exitCode = 2;
       return;
     }

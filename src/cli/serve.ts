@@ -10,14 +10,16 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { PubSubAdapter } from "../server/adapter.js";
 import { WebSocketServer } from "../server/server.js";
-import { chatHandlers, type ChatMember } from "./chat.js";
+import { CHAT_LIMITS, chatHandlers, newChatMember, type ChatMember } from "./chat.js";
 import { createLogger } from "./log.js";
 import { intOption, UsageError } from "./usage.js";
 
 export const SERVE_HELP = `Usage: wsx serve [options]
 
 Serves a chat demo at /, chat rooms over WebSocket at /chat, an echo endpoint at /echo
-and a health check at /health.
+(text and binary) and a health check at /health. Prints the URL to open, then logs one
+line per connection, close and error on stderr. SIGINT/SIGTERM: stop accepting, close
+every connection with 1001, exit.
 
 Options:
   --port <n>          port to listen on (default 8080; 0 picks a free port)
@@ -29,7 +31,7 @@ Options:
   --max-payload <n>   largest incoming message in bytes (default 16777216)
   --origin <origin>   allow only this Origin (repeatable; default: any)
   --quiet             log errors only
-  --log json          log JSON lines
+  --log <format>      log lines as text (default) or json
   -h, --help          show this help
 
 Examples:
@@ -38,11 +40,28 @@ Examples:
   wsx serve --redis redis://127.0.0.1:6379 --origin https://example.com`;
 
 const PUBLIC = fileURLToPath(new URL("./public/", import.meta.url));
+/** Headers of the demo's static files: no sniffing, no framing, only our own scripts and sockets. */
+const PAGE_HEADERS = {
+  "Cache-Control": "no-cache",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+  "Content-Security-Policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+};
 const STATIC: Record<string, [file: string, type: string]> = {
   "/": ["index.html", "text/html; charset=utf-8"],
   "/chat.js": ["chat.js", "text/javascript; charset=utf-8"],
   "/chat.css": ["chat.css", "text/css; charset=utf-8"],
 };
+
+/** Reads a file named by an option; an unreadable file is a usage error. */
+function readOption(name: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`--${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
 
 /** Runs `wsx serve`; resolves when the server has shut down. */
 export async function serve(argv: string[]): Promise<number> {
@@ -71,7 +90,7 @@ export async function serve(argv: string[]): Promise<number> {
   const port = intOption("port", values.port, 8080, 0, 65535);
   const host = values.host ?? "127.0.0.1";
   const maxPayload = intOption("max-payload", values["max-payload"], 16 * 1024 * 1024, 1);
-  if (values.log !== undefined && values.log !== "json") throw new UsageError(`--log accepts only "json", got "${values.log}"`);
+  if (values.log !== undefined && values.log !== "json" && values.log !== "text") throw new UsageError(`--log must be "json" or "text", got "${values.log}"`);
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
   const log = createLogger({ quiet: values.quiet, json: values.log === "json" });
 
@@ -90,14 +109,14 @@ export async function serve(argv: string[]): Promise<number> {
   const tls = values["tls-cert"] !== undefined;
   const handler = (req: IncomingMessage, res: ServerResponse): void => route(req, res);
   const http: Server = tls
-    ? createHttpsServer({ cert: readFileSync(values["tls-cert"]!), key: readFileSync(values["tls-key"]!) }, handler)
+    ? createHttpsServer({ cert: readOption("tls-cert", values["tls-cert"]!), key: readOption("tls-key", values["tls-key"]!) }, handler)
     : createHttpServer(handler);
   const common = {
     server: http,
     maxPayload,
     perMessageDeflate: values.compress === true,
     origins: values.origin,
-    error: (_ws: unknown, err: Error) => log.info("connection-error", { message: err.message }),
+    error: (ws: { remoteAddress: string }, err: Error) => log.error("connection-error", { remote: ws.remoteAddress, message: err.message }),
   };
 
   let chat: WebSocketServer<ChatMember>;
@@ -106,12 +125,14 @@ export async function serve(argv: string[]): Promise<number> {
     ...common,
     path: "/chat",
     adapter,
-    upgrade: () => ({ room: "", name: "" }),
+    // Chat frames are small JSON objects; the echo endpoint keeps --max-payload.
+    maxPayload: Math.min(maxPayload, CHAT_LIMITS.frame),
+    upgrade: () => newChatMember(),
     open: (ws) => log.info("open", { path: "/chat", remote: ws.remoteAddress }),
     message: chatOnly.message,
     close: (ws, code, reason) => {
-      chatOnly.close!(ws, code, reason);
-      log.info("close", { path: "/chat", code, reason });
+      chatOnly.close(ws, code, reason);
+      log.info("close", { path: "/chat", remote: ws.remoteAddress, code, reason });
     },
   });
   const echo = new WebSocketServer({
@@ -119,20 +140,26 @@ export async function serve(argv: string[]): Promise<number> {
     path: "/echo",
     open: (ws) => log.info("open", { path: "/echo", remote: ws.remoteAddress }),
     message: (ws, data, isBinary) => void ws.send(data, isBinary),
-    close: (_ws, code, reason) => log.info("close", { path: "/echo", code, reason }),
+    close: (ws, code, reason) => log.info("close", { path: "/echo", remote: ws.remoteAddress, code, reason }),
   });
 
+  let stopping = false;
   function route(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/health") {
-      const body = JSON.stringify({ status: "ok", connections: chat.clients.size + echo.clients.size, uptime: process.uptime() });
-      res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
-      res.end(body);
+      // Load balancers take a draining server out of rotation on 503.
+      const body = JSON.stringify({
+        status: stopping ? "stopping" : "ok",
+        connections: { chat: chat.clients.size, echo: echo.clients.size },
+        uptime: Math.round(process.uptime()),
+      });
+      res.writeHead(stopping ? 503 : 200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
+      res.end(req.method === "HEAD" ? undefined : body);
       return;
     }
     const file = STATIC[path];
     if (file !== undefined && (req.method === "GET" || req.method === "HEAD")) {
-      res.writeHead(200, { "Content-Type": file[1], "Cache-Control": "no-cache" });
+      res.writeHead(200, { "Content-Type": file[1], ...PAGE_HEADERS });
       res.end(req.method === "HEAD" ? undefined : readFileSync(PUBLIC + file[0]));
       return;
     }
@@ -146,22 +173,33 @@ export async function serve(argv: string[]): Promise<number> {
   }
 
   await new Promise<void>((resolve, reject) => {
-    http.once("error", reject);
+    http.once("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EADDRINUSE") reject(new Error(`${host}:${port} is already in use (choose another with --port, or --port 0 for any free port)`));
+      else if (err.code === "EACCES") reject(new Error(`no permission to listen on ${host}:${port} (ports below 1024 need privileges)`));
+      else if (err.code === "EADDRNOTAVAIL") reject(new Error(`${host} is not an address of this machine (--host)`));
+      else reject(err);
+    });
     http.listen(port, host, () => {
-      http.removeListener("error", reject);
+      http.removeAllListeners("error");
+      http.on("error", (err) => log.error("http", { message: err.message }));
       resolve();
     });
   });
   const address = http.address() as AddressInfo;
-  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  // An unspecified address (0.0.0.0, ::) is not something to open: show localhost instead.
+  const unspecified = address.address === "0.0.0.0" || address.address === "::";
+  const shownHost = unspecified ? "localhost" : address.family === "IPv6" ? `[${address.address}]` : address.address;
   const base = `${tls ? "https" : "http"}://${shownHost}:${address.port}`;
   // The URL line goes to stdout so scripts (and tests) can read the actual port.
   process.stdout.write(`wsx serve: listening on ${base}/  (chat demo; WebSocket endpoints ${base.replace(/^http/, "ws")}/chat and /echo)\n`);
 
   return new Promise<number>((resolve) => {
-    let stopping = false;
     const stop = (signal: string): void => {
-      if (stopping) return;
+      if (stopping) {
+        // A second signal: do not wait for slow peers.
+        log.error("shutdown-forced", { signal });
+        process.exit(130);
+      }
       stopping = true;
       log.info("shutdown", { signal, connections: chat.clients.size + echo.clients.size });
       // Stop accepting, send 1001 to every client, exit when all are closed or after a timeout.
@@ -177,7 +215,7 @@ export async function serve(argv: string[]): Promise<number> {
         resolve(0);
       });
     };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
   });
 }

@@ -52,14 +52,24 @@ export function clientFailure(ws: WebSocket): Error | null {
  * events. A third, Node-only argument takes {@link WebSocketOptions}.
  */
 export class WebSocket extends EventTarget {
-  static readonly CONNECTING = CONNECTING;
-  static readonly OPEN = OPEN;
-  static readonly CLOSING = CLOSING;
-  static readonly CLOSED = CLOSED;
-  readonly CONNECTING = CONNECTING;
-  readonly OPEN = OPEN;
-  readonly CLOSING = CLOSING;
-  readonly CLOSED = CLOSED;
+  // WHATWG: the readyState constants; WebIDL puts them, read-only, on the interface object
+  // and on the prototype (defined below the class), not on each instance.
+  /** readyState 0: the connection is not yet open. */
+  declare static readonly CONNECTING: 0;
+  /** readyState 1: the connection is open and ready to communicate. */
+  declare static readonly OPEN: 1;
+  /** readyState 2: the connection is going through the closing handshake. */
+  declare static readonly CLOSING: 2;
+  /** readyState 3: the connection is closed or could not be opened. */
+  declare static readonly CLOSED: 3;
+  /** readyState 0: the connection is not yet open. */
+  declare readonly CONNECTING: 0;
+  /** readyState 1: the connection is open and ready to communicate. */
+  declare readonly OPEN: 1;
+  /** readyState 2: the connection is going through the closing handshake. */
+  declare readonly CLOSING: 2;
+  /** readyState 3: the connection is closed or could not be opened. */
+  declare readonly CLOSED: 3;
 
   #url: URL;
   #origin: string;
@@ -75,13 +85,20 @@ export class WebSocket extends EventTarget {
   /** Blob reads in flight, and sends queued behind them so order is kept. */
   #blobQueue: Array<Uint8Array | string | Blob> | null = null;
   #blobBytes = 0;
+  /** A close() waiting for the Blob queue to drain. */
+  #pendingClose: { code: number; reason: string } | null = null;
   #abort: ((reason: Error) => void) | null = null;
   /** Set when the connection had to be failed (fires `error` before `close`). */
   #failed = false;
   #failure: Error | null = null;
   #handlers: { open: Handler; message: Handler; error: Handler; close: Handler } = { open: null, message: null, error: null, close: null };
 
-  constructor(url: string | URL, protocols: string | string[] = [], options: WebSocketOptions = {}) {
+  /**
+   * Opens a connection to `url` (ws:, wss:, http: or https:), offering `protocols` (a
+   * subprotocol or a list of them). `options` is Node-only (see {@link WebSocketOptions}).
+   * Throws a SyntaxError DOMException for a bad URL or protocol list (WHATWG: new WebSocket()).
+   */
+  constructor(url: string | URL, protocols: string | Iterable<string> = [], options: WebSocketOptions | null = {}) {
     super();
     // WHATWG: new WebSocket() steps 1-4: parse the URL; http/https map to ws/wss.
     let parsed: URL;
@@ -97,7 +114,9 @@ export class WebSocket extends EventTarget {
     // Step 6: a fragment is a SyntaxError.
     if (parsed.hash !== "" || String(url).includes("#")) throw new DOMException("The URL must not contain a fragment", "SyntaxError");
     // Steps 7-8: protocols is a string or a sequence; no duplicates, each a token.
-    const list = typeof protocols === "string" ? [protocols] : Array.from(protocols, String);
+    // WebIDL (DOMString or sequence<DOMString>): an iterable object is a sequence, anything
+    // else is converted to a string.
+    const list = typeof protocols === "object" && protocols !== null && Symbol.iterator in protocols ? Array.from(protocols, String) : [String(protocols)];
     const seen = new Set<string>();
     for (const p of list) {
       if (!isToken(p)) throw new DOMException(`Invalid subprotocol "${p}"`, "SyntaxError");
@@ -108,7 +127,7 @@ export class WebSocket extends EventTarget {
     this.#url = parsed;
     this.#origin = parsed.origin;
     internals.set(this, { transport: () => this.#transport, failure: () => this.#failure });
-    this.#connect(list, options);
+    this.#connect(list, options ?? {});
   }
 
   /** The URL, after the http→ws mapping. */
@@ -220,7 +239,7 @@ export class WebSocket extends EventTarget {
       this.#queueBehindBlobs(payload, size);
       return;
     }
-    this.#queuedBytes += size;
+    this.#noteQueued(this.#transport, size);
     this.#transport.send(payload, typeof payload !== "string", true);
   }
 
@@ -236,16 +255,39 @@ export class WebSocket extends EventTarget {
     const queue = this.#blobQueue!;
     while (queue.length > 0) {
       const item = queue[0];
-      const bytes = item instanceof Blob ? new Uint8Array(await item.arrayBuffer()) : item;
+      let bytes: Uint8Array | string;
+      try {
+        bytes = item instanceof Blob ? new Uint8Array(await item.arrayBuffer()) : item;
+      } catch {
+        // An unreadable Blob: nothing can be sent for it (never throw into the event loop).
+        bytes = EMPTY_BYTES;
+      }
       queue.shift();
-      this.#blobBytes -= item instanceof Blob ? item.size : typeof item === "string" ? Buffer.byteLength(item) : item.length;
+      const size = item instanceof Blob ? item.size : typeof item === "string" ? Buffer.byteLength(item) : item.length;
+      this.#blobBytes -= size;
+      // WHATWG: send(): data accepted while OPEN is sent unless the closing handshake has
+      // started (here: a close frame already went out, e.g. the server closed first).
       const t = this.#transport;
-      if (t !== null && this.#readyState === OPEN) {
-        this.#queuedBytes += typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.length;
+      if (t !== null && !t.closed && !t.connection.closeSent) {
+        this.#noteQueued(t, size);
         t.send(bytes, typeof bytes !== "string", true);
+      } else {
+        this.#bufferedAfterClose += size;
       }
     }
     this.#blobQueue = null;
+    const pending = this.#pendingClose;
+    if (pending !== null) {
+      this.#pendingClose = null;
+      this.#transport?.close(pending.code, pending.reason);
+    }
+  }
+
+  /** Counts `size` application bytes handed to the transport (for bufferedAmount). */
+  #noteQueued(t: Transport, size: number): void {
+    // Everything handed over earlier has been written: start counting afresh.
+    if (t.bufferedAmount === 0) this.#queuedBytes = 0;
+    this.#queuedBytes += size;
   }
 
   /**
@@ -254,10 +296,12 @@ export class WebSocket extends EventTarget {
    */
   close(code?: number, reason?: string): void {
     if (code !== undefined) {
-      code = Number(code) & 0xffff;
+      code = clampUnsignedShort(code);
+      // WHATWG: close() step 1.
       if (code !== 1000 && !(code >= 3000 && code <= 4999)) throw new DOMException(`The close code must be 1000 or in 3000-4999, got ${code}`, "InvalidAccessError");
     }
     const reasonText = reason === undefined ? "" : String(reason);
+    // WHATWG: close() step 2: the UTF-8 encoded reason fits a control frame (RFC 6455 §5.5).
     if (Buffer.byteLength(reasonText) > 123) throw new DOMException("The close reason must be at most 123 UTF-8 bytes", "SyntaxError");
     // WHATWG: "establish a WebSocket closure": step by readyState.
     if (this.#readyState === CLOSING || this.#readyState === CLOSED) return;
@@ -268,8 +312,15 @@ export class WebSocket extends EventTarget {
       return;
     }
     this.#readyState = CLOSING;
-    const t = this.#transport!;
-    t.close(code ?? (reasonText !== "" ? 1000 : 0), reasonText);
+    // WHATWG: "establish a WebSocket closure": without code and reason the close frame has
+    // no body; a non-empty reason without a code is sent with 1000.
+    const status = code ?? (reasonText !== "" ? 1000 : 0);
+    if (this.#blobQueue !== null) {
+      // Blobs passed to send() before close() are still being read: they go first.
+      this.#pendingClose = { code: status, reason: reasonText };
+      return;
+    }
+    this.#transport!.close(status, reasonText);
   }
 
   // ---- connection ------------------------------------------------------------------------
@@ -369,15 +420,47 @@ export class WebSocket extends EventTarget {
     onClosed: (): void => {
       const t = this.#transport!;
       const conn = t.connection;
+      // WHATWG: bufferedAmount "does not reset to zero once the connection closes": bytes
+      // never written stay counted.
+      const held = t.bufferedAmount;
+      this.#bufferedAfterClose += held < this.#queuedBytes ? held : this.#queuedBytes;
+      this.#queuedBytes = 0;
       this.#readyState = CLOSED;
       // WHATWG: "when the WebSocket connection is closed": clean when both close frames
       // were exchanged; code 1005 if the close frame had none, 1006 if none arrived.
       const clean = conn.closeSent && conn.closeReceived && !this.#failed;
       const code = conn.closeReceived && !(t.error instanceof ProtocolError) ? conn.closeCode : 1006;
-      if (this.#failed || code === 1006) this.dispatchEvent(new Event("error"));
+      // WHATWG: error only when the connection had to be failed (RFC 6455 §7.1.7: a protocol
+      // violation, a message too big); a TCP close without a close frame, a socket error or
+      // a close timeout is an abnormal closure (1006) without an error event, as in browsers.
+      if (this.#failed) this.dispatchEvent(new Event("error"));
       this.dispatchEvent(new CloseEvent("close", { wasClean: clean, code, reason: code === 1006 ? "" : conn.closeReason }));
     },
   };
 }
 
+// WebIDL §3.7.5 constants: { writable: false, enumerable: true, configurable: false }.
+for (const target of [WebSocket, WebSocket.prototype]) {
+  Object.defineProperties(target, {
+    CONNECTING: { value: CONNECTING, enumerable: true },
+    OPEN: { value: OPEN, enumerable: true },
+    CLOSING: { value: CLOSING, enumerable: true },
+    CLOSED: { value: CLOSED, enumerable: true },
+  });
+}
+
 function noop(): void {}
+
+const EMPTY_BYTES = new Uint8Array(0);
+
+/** WebIDL `[Clamp] unsigned short` (the type of close()'s code): NaN is 0, round half to even. */
+function clampUnsignedShort(value: unknown): number {
+  const n = Number(value);
+  if (!(n > 0)) return 0;
+  if (n >= 0xffff) return 0xffff;
+  const floor = Math.floor(n);
+  const fraction = n - floor;
+  if (fraction > 0.5) return floor + 1;
+  if (fraction < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
+}

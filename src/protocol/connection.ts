@@ -106,6 +106,8 @@ export class Connection implements ReceiverHandler {
 
   /** Feeds bytes received from the peer. */
   receive(chunk: Buffer): void {
+    // After destroy() no receiver may be created again: input is over.
+    if (this.receiver === null && this.readyState === ReadyState.CLOSED) return;
     this.input.push(chunk);
   }
 
@@ -121,7 +123,7 @@ export class Connection implements ReceiverHandler {
 
   /** Whether no more input will be processed (after a close frame or an error). */
   get receiveDone(): boolean {
-    return this.receiver !== null && this.receiver.done;
+    return this.receiver === null ? this.readyState === ReadyState.CLOSED : this.receiver.done;
   }
 
   /** @internal ReceiverHandler */

@@ -36,9 +36,10 @@ function onHttpUpgrade(this: HttpServer, req: IncomingMessage, socket: Duplex, h
 }
 
 function onOwnServerRequest(_req: IncomingMessage, res: import("node:http").ServerResponse): void {
-  // RFC 6455 §4.2.2: plain HTTP requests to a WebSocket-only server get 426.
+  // RFC 6455 §4.2.2: plain HTTP requests to a WebSocket-only server get 426; RFC 7230 §6.7:
+  // with Upgrade goes Connection: upgrade, and we close since nothing else is served here.
   const body = "426 Upgrade Required: this endpoint speaks WebSocket\n";
-  res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket", Connection: "Upgrade", "Content-Length": Buffer.byteLength(body) });
+  res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket", Connection: "Upgrade, close", "Content-Length": Buffer.byteLength(body) });
   res.end(body);
 }
 
@@ -127,7 +128,10 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       this.ownServer = false;
       this.listening = Promise.resolve();
     } else {
-      const server = (options.server as HttpServer | undefined) ?? createServer(onOwnServerRequest);
+      // Node checks header/request timeouts on an interval (30 s by default): make it a
+      // fraction of the handshake timeout so slow handshakes are dropped near their deadline.
+      const checkEvery = Math.max(100, Math.min(1000, Math.floor(this.options.handshakeTimeout / 4)));
+      const server = (options.server as HttpServer | undefined) ?? createServer({ connectionsCheckingInterval: checkEvery }, onOwnServerRequest);
       this.httpServer = server;
       this.ownServer = options.server === undefined;
       let list = attached.get(server);

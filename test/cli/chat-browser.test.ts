@@ -1,43 +1,78 @@
-// The chat demo in a real browser: two headless Chromium pages in one room.
+// The chat demo of `wsx serve` in a real browser: two headless Chromium pages in one room,
+// the browser's own WebSocket, a screenshot, and reconnection after a server restart.
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { test } from "node:test";
-import { launchChromium } from "../support/chromium.js";
-import { missing } from "../support/components.js";
-import { spawnChild } from "../support/processes.js";
+import type { Page } from "playwright-core";
+import { launchChromium } from "../helpers/chromium.js";
+import { componentOrSkip } from "../helpers/components.js";
+import { ROOT, serve } from "./wsx.js";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const text = async (page: Page, selector: string): Promise<string> => (await page.textContent(selector)) ?? "";
 
-test("two pages join a room, see each other's messages and the member count", { skip: missing("chromium") }, async () => {
-  const server = spawnChild(process.execPath, [join(ROOT, "dist/cli/main.js"), "serve", "--port", "0", "--quiet"], { cwd: ROOT });
-  const base = `http://${(await server.waitFor(/listening on http:\/\/(127\.0\.0\.1:\d+)\//))[1]}/`;
-  const browser = await launchChromium();
-  try {
-    const [alice, bob] = [await browser.newPage(), await browser.newPage()];
-    for (const [page, name] of [[alice, "alice"], [bob, "bob"]] as const) {
-      await page.goto(base);
-      await page.waitForSelector("#status.online", { timeout: 10_000 });
-      await page.fill("#name", name);
-      await page.fill("#room", "e2e");
-      await page.click("#join button");
-      await page.waitForFunction("!document.getElementById('text').disabled", undefined, { timeout: 10_000 });
-    }
-    await alice.waitForFunction("document.getElementById('members').textContent === '2 members in #e2e'", undefined, { timeout: 10_000 });
-    await alice.fill("#text", "hello from alice");
-    await alice.press("#text", "Enter");
-    await bob.waitForFunction("document.getElementById('log').textContent.includes('hello from alice')", undefined, { timeout: 10_000 });
-    const line = await bob.textContent("#log li:last-child");
-    assert.match(line ?? "", /alice.*hello from alice/);
-    const out = join(ROOT, "test-output");
-    mkdirSync(out, { recursive: true });
-    await bob.screenshot({ path: join(out, "chat-demo.png") });
-    await bob.close();
-    await alice.waitForFunction("document.getElementById('members').textContent === '1 member in #e2e'", undefined, { timeout: 10_000 });
-  } finally {
-    await browser.close();
-    server.kill("SIGTERM");
-    await server.exited();
+/** The page's `document`, typed just enough (this project compiles without the DOM types). */
+type PageDocument = { getElementById(id: string): { textContent: string | null } | null };
+
+/** Waits until the element's text equals `expected` (or includes it, with `partial`). */
+async function waitText(page: Page, id: string, expected: string, partial = false): Promise<void> {
+  // A function, not a string: the page's CSP forbids eval (script-src 'self').
+  await page.waitForFunction(
+    ([id, expected, partial]) => {
+      const doc = (globalThis as unknown as { document: PageDocument }).document;
+      const text = doc.getElementById(id)?.textContent ?? "";
+      return partial ? text.includes(expected) : text === expected;
+    },
+    [id, expected, partial] as const,
+    { timeout: 10_000 },
+  );
+}
+
+test("two pages join a room, see each other's messages and the member count; they reconnect after a restart", async (t) => {
+  if (!(await componentOrSkip(t, "chromium"))) return;
+  const first = await serve(t, ["--quiet"]);
+  const base = `http://${first.host}/`;
+  const browser = await launchChromium({ t });
+  const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  const [alice, bob] = [await context.newPage(), await context.newPage()];
+  for (const [page, name] of [[alice, "alice"], [bob, "bob"]] as const) {
+    await page.goto(base);
+    await page.waitForSelector("#status.online", { timeout: 10_000 });
+    await page.fill("#name", name);
+    await page.fill("#room", "e2e");
+    await page.click("#join button");
+    await page.waitForSelector("#text:not([disabled])", { timeout: 10_000 });
   }
+  await waitText(alice, "members", "2 members in #e2e");
+  assert.equal(await text(bob, "#members"), "2 members in #e2e");
+  assert.match(await text(alice, "#log"), /bob joined/);
+
+  await alice.fill("#text", "hello from alice");
+  await alice.press("#text", "Enter");
+  await waitText(bob, "log", "hello from alice", true);
+  assert.match(await text(bob, "#log li:last-child"), /alice\s*hello from alice/);
+  await bob.fill("#text", "hi alice <b>not bold</b>");
+  await bob.press("#text", "Enter");
+  await waitText(alice, "log", "not bold", true);
+  // Text is shown as text, never parsed as HTML.
+  assert.equal(await alice.locator("#log b").count(), 0);
+
+  const out = join(ROOT, "test-output");
+  mkdirSync(out, { recursive: true });
+  await alice.screenshot({ path: join(out, "chat-demo.png") });
+
+  // Restart the server on the same port: both pages reconnect (with backoff) and rejoin.
+  const port = first.host.split(":")[1];
+  assert.equal((await first.child.kill("SIGTERM")).code, 0);
+  await alice.waitForSelector("#status.offline", { timeout: 10_000 });
+  await serve(t, ["--port", port, "--quiet"]);
+  for (const page of [alice, bob]) await page.waitForSelector("#status.online", { timeout: 20_000 });
+  await waitText(alice, "members", "2 members in #e2e");
+  await bob.fill("#text", "back again");
+  await bob.press("#text", "Enter");
+  await waitText(alice, "log", "back again", true);
+
+  await bob.close();
+  await waitText(alice, "members", "1 member in #e2e");
+  await context.close();
 });

@@ -1,79 +1,86 @@
-// The client fails the connection (error, then close 1006) for every wrong handshake answer
-// (RFC 6455 §4.1; WHATWG "fail the WebSocket connection"), and never throws from a callback.
+// The client fails the connection (error, then close 1006, never open) for every wrong
+// handshake answer (RFC 6455 §4.1 client steps; WHATWG "fail the WebSocket connection"),
+// from a hand-written node:net server, and never throws into the event loop.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { createServer, type Server } from "node:net";
 import { describe, test } from "node:test";
 import { WebSocket } from "../../src/client/websocket.js";
-import { record } from "./helpers.js";
+import type { WebSocketOptions } from "../../src/client/options.js";
+import { acceptFor, record, startRawServer, switchingProtocols } from "./helpers.js";
 
-function accept(key: string): string {
-  return createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
-}
+type Answer = (key: string) => string;
 
-/** A fake server answering the handshake with `answer(key)`. */
-async function fakeServer(answer: (key: string) => string): Promise<{ url: string; server: Server }> {
-  const server = createServer((socket) => {
-    let buf = "";
-    socket.on("data", (d) => {
-      buf += d.toString("latin1");
-      if (!buf.includes("\r\n\r\n")) return;
-      const key = /sec-websocket-key: *(\S+)/i.exec(buf)?.[1] ?? "";
-      socket.write(answer(key));
-    });
-    socket.on("error", () => {});
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `ws://127.0.0.1:${(server.address() as { port: number }).port}/`, server };
-}
-
-const ok = (key: string, extra = ""): string =>
-  `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept(key)}\r\n${extra}\r\n`;
-
-const cases: Array<[string, (key: string) => string, string[]?]> = [
-  ["status 200", () => "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"],
-  ["a redirect (not followed)", () => "HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:1/\r\nContent-Length: 0\r\n\r\n"],
-  ["status 403", () => "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"],
-  ["missing Upgrade", (k) => `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept(k)}\r\n\r\n`],
-  ["wrong Upgrade", (k) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept(k)}\r\n\r\n`],
-  ["missing Connection", (k) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: ${accept(k)}\r\n\r\n`],
-  ["wrong Sec-WebSocket-Accept", () => "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n"],
-  ["a subprotocol that was not offered", (k) => ok(k, "Sec-WebSocket-Protocol: other\r\n"), ["chat"]],
-  ["a subprotocol when none was offered", (k) => ok(k, "Sec-WebSocket-Protocol: chat\r\n")],
-  ["an extension that was not offered", (k) => ok(k, "Sec-WebSocket-Extensions: permessage-deflate\r\n")],
-  ["garbage", () => "this is not HTTP\r\n\r\n"],
+const cases: Array<{ name: string; answer: Answer; protocols?: string[]; options?: WebSocketOptions }> = [
+  { name: "status 200", answer: () => "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" },
+  { name: "a redirect (not followed)", answer: () => "HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:1/\r\nContent-Length: 0\r\n\r\n" },
+  { name: "status 403", answer: () => "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n" },
+  { name: "status 426", answer: () => "HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nContent-Length: 0\r\n\r\n" },
+  { name: "status 101 without Upgrade", answer: (k) => `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(k)}\r\n\r\n` },
+  { name: "Upgrade: h2c", answer: (k) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(k)}\r\n\r\n` },
+  { name: "no Connection header", answer: (k) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: ${acceptFor(k)}\r\n\r\n` },
+  { name: "Connection: keep-alive", answer: (k) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: keep-alive\r\nSec-WebSocket-Accept: ${acceptFor(k)}\r\n\r\n` },
+  { name: "no Sec-WebSocket-Accept", answer: () => "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n" },
+  { name: "a wrong Sec-WebSocket-Accept", answer: () => "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n" },
+  { name: "the accept of another key", answer: () => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor("dGhlIHNhbXBsZSBub25jZQ==")}\r\n\r\n` },
+  { name: "a subprotocol that was not offered", answer: (k) => switchingProtocols(k, "Sec-WebSocket-Protocol: other\r\n"), protocols: ["chat"] },
+  { name: "a subprotocol when none was offered", answer: (k) => switchingProtocols(k, "Sec-WebSocket-Protocol: chat\r\n") },
+  { name: "an extension when none was offered", answer: (k) => switchingProtocols(k, "Sec-WebSocket-Extensions: permessage-deflate\r\n") },
+  {
+    name: "an extension other than the one offered",
+    answer: (k) => switchingProtocols(k, "Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n"),
+    options: { perMessageDeflate: true },
+  },
+  {
+    name: "permessage-deflate with an invalid parameter",
+    answer: (k) => switchingProtocols(k, "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=7\r\n"),
+    options: { perMessageDeflate: true },
+  },
+  { name: "garbage instead of HTTP", answer: () => "this is not HTTP\r\n\r\n" },
+  { name: "the connection closed without an answer", answer: () => "" },
 ];
 
-describe("handshake failures", () => {
-  let uncaught = 0;
-  const onUncaught = (): void => void uncaught++;
+describe("handshake failures: error, then close 1006", () => {
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown): void => void uncaught.push(err);
   process.on("uncaughtException", onUncaught);
 
-  for (const [name, answer, protocols] of cases) {
-    test(`${name}: error, then close 1006`, async () => {
-      const { url, server } = await fakeServer(answer);
-      const ws = new WebSocket(url, protocols ?? []);
-      const r = record(ws);
-      const e = await r.closed;
-      assert.deepEqual(r.log, ["error", "close:1006"]);
-      assert.equal(e.wasClean, false);
-      assert.equal(ws.readyState, WebSocket.CLOSED);
-      server.close();
+  for (const c of cases) {
+    test(c.name, async () => {
+      const server = await startRawServer((key, socket) => {
+        const text = c.answer(key);
+        if (text === "") socket.end();
+        else socket.write(text);
+      });
+      try {
+        const ws = new WebSocket(server.url, c.protocols ?? [], c.options ?? {});
+        const r = record(ws);
+        const e = await r.closed;
+        assert.deepEqual(r.log, ["error", "close:1006"]);
+        assert.deepEqual([e.wasClean, e.reason], [false, ""]);
+        assert.equal(ws.readyState, WebSocket.CLOSED);
+        assert.equal(ws.protocol, "");
+        assert.equal(ws.extensions, "");
+      } finally {
+        await server.close();
+      }
     });
   }
 
   test("a server that never answers: handshakeTimeout fails the connection", async () => {
-    const { url, server } = await fakeServer(() => "");
-    const ws = new WebSocket(url, [], { handshakeTimeout: 200 });
-    const r = record(ws);
-    await r.closed;
-    assert.deepEqual(r.log, ["error", "close:1006"]);
-    server.close();
+    const server = await startRawServer(() => {});
+    try {
+      const ws = new WebSocket(server.url, [], { handshakeTimeout: 200 });
+      const r = record(ws);
+      await r.closed;
+      assert.deepEqual(r.log, ["error", "close:1006"]);
+    } finally {
+      await server.close();
+    }
   });
 
   test("a refused connection: error, then close 1006", async () => {
-    const { url, server } = await fakeServer(() => "");
-    await new Promise<void>((res) => server.close(() => res()));
+    const server = await startRawServer(() => {});
+    const url = server.url;
+    await server.close();
     const ws = new WebSocket(url);
     const r = record(ws);
     await r.closed;
@@ -82,6 +89,6 @@ describe("handshake failures", () => {
 
   test("nothing was thrown into the event loop", () => {
     process.removeListener("uncaughtException", onUncaught);
-    assert.equal(uncaught, 0);
+    assert.deepEqual(uncaught, []);
   });
 });

@@ -1,80 +1,82 @@
-// RFC 6455 §5.4: fragmented messages, interleaved control frames, illegal sequences.
+// Autobahn group 5 style: fragmentation (RFC 6455 §5.4) over a real loopback socket.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { connectRaw } from "../support/raw-peer.js";
-import { startEchoServer, type EchoServer } from "../support/echo-server.js";
+import { Opcode } from "../helpers/raw-client.js";
+import { openClient } from "./client.js";
+import { startEchoServer, type EchoServer } from "./echo-server.js";
 
-describe("fragmentation (RFC 6455 §5.4)", () => {
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
+
+describe("conformance: fragmentation (RFC 6455 §5.4)", () => {
   let server: EchoServer;
   before(async () => {
     server = await startEchoServer();
   });
   after(() => server.close());
 
-  test("a text message in three fragments is reassembled", async () => {
-    const peer = await connectRaw(server.port);
-    peer.send({ opcode: 0x1, payload: "frag", fin: false });
-    peer.send({ opcode: 0x0, payload: "men", fin: false });
-    peer.send({ opcode: 0x0, payload: "ted" });
-    const f = await peer.nextFrame();
-    assert.equal(f!.opcode, 0x1);
-    assert.equal(f!.payload.toString(), "fragmented");
-    peer.destroy();
-  });
+  for (const [kind, opcode] of [["text", Opcode.TEXT], ["binary", Opcode.BINARY]] as const) {
+    test(`a ${kind} message in 2 fragments (sent apart) is echoed whole`, async (t) => {
+      const c = await openClient(t, server.port);
+      c.sendFrame({ opcode, payload: "fragment1", fin: false });
+      await tick();
+      c.sendFrame({ opcode: Opcode.CONTINUATION, payload: "fragment2" });
+      const f = await c.nextFrame();
+      assert.equal(f.opcode, opcode);
+      assert.equal(f.payload.toString(), "fragment1fragment2");
+    });
+  }
 
-  test("a binary message in 100 one-byte fragments is reassembled", async () => {
-    const peer = await connectRaw(server.port);
-    const expected = Buffer.alloc(100);
-    for (let i = 0; i < 100; i++) {
-      expected[i] = i;
-      peer.send({ opcode: i === 0 ? 0x2 : 0x0, payload: Buffer.from([i]), fin: i === 99 });
+  test("a message in 1000 one-byte fragments, with empty fragments, is echoed whole", async (t) => {
+    const c = await openClient(t, server.port);
+    const message = Buffer.alloc(1000);
+    for (let i = 0; i < message.length; i++) message[i] = 0x41 + (i % 26);
+    for (let i = 0; i < message.length; i++) {
+      c.sendFrame({ opcode: i === 0 ? Opcode.TEXT : Opcode.CONTINUATION, payload: message.subarray(i, i + 1), fin: false });
+      if (i % 100 === 0) c.sendFrame({ opcode: Opcode.CONTINUATION, payload: "", fin: false });
     }
-    const f = await peer.nextFrame();
-    assert.equal(f!.opcode, 0x2);
-    assert.ok(f!.payload.equals(expected));
-    peer.destroy();
+    c.sendFrame({ opcode: Opcode.CONTINUATION, payload: "" });
+    const f = await c.nextFrame();
+    assert.ok(f.payload.equals(message));
   });
 
-  test("empty fragments are allowed", async () => {
-    const peer = await connectRaw(server.port);
-    peer.send({ opcode: 0x1, payload: "", fin: false });
-    peer.send({ opcode: 0x0, payload: "", fin: false });
-    peer.send({ opcode: 0x0, payload: "" });
-    const f = await peer.nextFrame();
-    assert.equal(f!.opcode, 0x1);
-    assert.equal(f!.payload.length, 0);
-    peer.destroy();
+  test("a ping and a pong between fragments: the pong answers first, then the whole message", async (t) => {
+    const c = await openClient(t, server.port);
+    c.sendFrame({ opcode: Opcode.TEXT, payload: "a", fin: false });
+    c.sendFrame({ opcode: Opcode.PONG, payload: "ignored" });
+    c.sendFrame({ opcode: Opcode.PING, payload: "p" });
+    c.sendFrame({ opcode: Opcode.CONTINUATION, payload: "b" });
+    const first = await c.nextFrame();
+    assert.deepEqual([first.opcode, first.payload.toString()], [Opcode.PONG, "p"]);
+    const second = await c.nextFrame();
+    assert.deepEqual([second.opcode, second.payload.toString()], [Opcode.TEXT, "ab"]);
   });
 
-  test("a ping between fragments is answered at once and the message still arrives", async () => {
-    const peer = await connectRaw(server.port);
-    peer.send({ opcode: 0x1, payload: "a", fin: false });
-    peer.send({ opcode: 0x9, payload: "mid" });
-    const pong = await peer.nextFrame();
-    assert.equal(pong!.opcode, 0xa);
-    assert.equal(pong!.payload.toString(), "mid");
-    peer.send({ opcode: 0x0, payload: "b" });
-    const f = await peer.nextFrame();
-    assert.equal(f!.payload.toString(), "ab");
-    peer.destroy();
+  test("a continuation frame with no message started is 1002", async (t) => {
+    const c = await openClient(t, server.port);
+    c.sendFrame({ opcode: Opcode.CONTINUATION, payload: "orphan" });
+    await c.expectClose(1002);
   });
 
-  test("a continuation frame without a message in progress is 1002", async () => {
-    const peer = await connectRaw(server.port);
-    peer.send({ opcode: 0x0, payload: "orphan" });
-    assert.equal((await peer.readUntilClose()).code, 1002);
+  test("a continuation after a finished message is 1002 (the message itself was echoed)", async (t) => {
+    const c = await openClient(t, server.port);
+    c.sendFrame({ opcode: Opcode.TEXT, payload: "complete" });
+    c.sendFrame({ opcode: Opcode.CONTINUATION, payload: "stray" });
+    const { skipped } = await c.expectClose(1002);
+    assert.deepEqual(skipped.map((f) => f.payload.toString()), ["complete"]);
   });
 
-  test("a new data frame inside a fragmented message is 1002", async () => {
-    const peer = await connectRaw(server.port);
-    peer.send({ opcode: 0x1, payload: "a", fin: false });
-    peer.send({ opcode: 0x1, payload: "b" });
-    assert.equal((await peer.readUntilClose()).code, 1002);
+  test("a new text frame inside a fragmented message is 1002 (nothing echoed)", async (t) => {
+    const c = await openClient(t, server.port);
+    c.sendFrame({ opcode: Opcode.TEXT, payload: "a", fin: false });
+    c.sendFrame({ opcode: Opcode.TEXT, payload: "b" });
+    const { skipped } = await c.expectClose(1002);
+    assert.deepEqual(skipped, []);
   });
 
-  test("a fragmented close frame is 1002", async () => {
-    const peer = await connectRaw(server.port);
-    peer.send({ opcode: 0x8, payload: Buffer.from([0x03, 0xe8]), fin: false });
-    assert.equal((await peer.readUntilClose()).code, 1002);
+  test("a fragmented ping is 1002 even inside a fragmented message", async (t) => {
+    const c = await openClient(t, server.port);
+    c.sendFrame({ opcode: Opcode.BINARY, payload: "a", fin: false });
+    c.sendFrame({ opcode: Opcode.PING, payload: "x", fin: false });
+    await c.expectClose(1002);
   });
 });

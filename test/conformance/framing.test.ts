@@ -1,75 +1,79 @@
-// RFC 6455 §5.2-§5.3 end to end: payload length encodings, masking rules, echo byte-exact.
+// Autobahn group 1 and 2 style: framing (RFC 6455 §5.2) over a real loopback socket.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { connectRaw, rawFrame } from "../support/raw-peer.js";
-import { startEchoServer, type EchoServer } from "../support/echo-server.js";
+import { encodeFrame, Opcode } from "../helpers/raw-client.js";
+import { openClient } from "./client.js";
+import { startEchoServer, type EchoServer } from "./echo-server.js";
+import { waitUntil } from "./wait.js";
 
-describe("framing (RFC 6455 §5.2)", () => {
+function pattern(size: number): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 251 + 3) & 0xff;
+  return b;
+}
+
+describe("conformance: framing (RFC 6455 §5.2)", () => {
   let server: EchoServer;
   before(async () => {
     server = await startEchoServer();
   });
   after(() => server.close());
 
-  for (const size of [0, 1, 125, 126, 127, 65535, 65536, 300_000]) {
-    test(`binary message of ${size} bytes echoes byte-exact with the minimal length form`, async () => {
-      const peer = await connectRaw(server.port);
-      const payload = Buffer.alloc(size);
-      for (let i = 0; i < size; i++) payload[i] = (i * 31 + 7) & 0xff;
-      peer.send({ opcode: 0x2, payload });
-      const f = await peer.nextFrame();
-      assert.ok(f);
-      assert.equal(f.opcode, 0x2);
-      assert.equal(f.fin, true);
-      assert.equal(f.masked, false, "RFC 6455 §5.1: a server must not mask");
-      assert.ok(f.payload.equals(payload));
-      peer.destroy();
+  for (const size of [0, 1, 125, 126, 127, 65535, 65536, 1 << 20]) {
+    test(`text and binary of ${size} bytes are echoed byte-exact with the minimal length form`, async (t) => {
+      const c = await openClient(t, server.port);
+      const text = Buffer.alloc(size, 0x2a);
+      c.sendFrame({ opcode: Opcode.TEXT, payload: text });
+      const echoText = await c.nextFrame();
+      assert.equal(echoText.opcode, Opcode.TEXT);
+      assert.ok(echoText.fin && !echoText.rsv1 && !echoText.rsv2 && !echoText.rsv3);
+      assert.ok(echoText.payload.equals(text));
+      const binary = pattern(size);
+      c.sendFrame({ opcode: Opcode.BINARY, payload: binary });
+      const echoBinary = await c.nextFrame();
+      assert.equal(echoBinary.opcode, Opcode.BINARY);
+      assert.ok(echoBinary.payload.equals(binary));
+      c.sendClose(1000);
+      await c.expectClose(1000);
     });
   }
 
-  test("a non-minimal length form (16-bit for 5 bytes, 64-bit for 200) is accepted", async () => {
-    const peer = await connectRaw(server.port);
-    peer.send({ opcode: 0x1, payload: "hello", lengthForm: 16 });
-    peer.send({ opcode: 0x1, payload: "x".repeat(200), lengthForm: 64 });
-    assert.equal((await peer.nextFrame())!.payload.toString(), "hello");
-    assert.equal((await peer.nextFrame())!.payload.toString(), "x".repeat(200));
-    peer.destroy();
-  });
-
-  test("frames written one byte at a time are parsed", async () => {
-    const peer = await connectRaw(server.port);
-    const bytes = Buffer.concat([rawFrame({ opcode: 0x1, payload: "slow" }), rawFrame({ opcode: 0x2, payload: Buffer.alloc(300, 9) })]);
+  test("a frame written one byte per TCP write is still one message", async (t) => {
+    const c = await openClient(t, server.port);
+    const payload = pattern(300);
+    const bytes: Buffer = encodeFrame({ opcode: Opcode.BINARY, payload, mask: true });
     for (const b of bytes) {
-      peer.write(Buffer.from([b]));
-      await new Promise((r) => setImmediate(r));
+      c.write(Uint8Array.of(b));
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    assert.equal((await peer.nextFrame())!.payload.toString(), "slow");
-    assert.ok((await peer.nextFrame())!.payload.equals(Buffer.alloc(300, 9)));
-    peer.destroy();
+    assert.ok((await c.nextFrame()).payload.equals(payload));
   });
 
-  test("many frames in one write are all echoed in order", async () => {
-    const peer = await connectRaw(server.port);
-    const frames = [];
-    for (let i = 0; i < 200; i++) frames.push(rawFrame({ opcode: 0x1, payload: `m${i}` }));
-    peer.write(Buffer.concat(frames));
-    for (let i = 0; i < 200; i++) assert.equal((await peer.nextFrame())!.payload.toString(), `m${i}`);
-    peer.destroy();
+  test("many frames in one TCP write are echoed in order", async (t) => {
+    const c = await openClient(t, server.port);
+    c.write(Buffer.concat(Array.from({ length: 100 }, (_, i) => encodeFrame({ opcode: Opcode.TEXT, payload: `#${i}` }))));
+    for (let i = 0; i < 100; i++) assert.equal((await c.nextFrame()).payload.toString(), `#${i}`);
   });
 
-  test("an unmasked client frame is a protocol error (1002)", async () => {
-    const peer = await connectRaw(server.port);
-    peer.send({ opcode: 0x1, payload: "no mask", mask: false });
-    const { code } = await peer.readUntilClose();
-    assert.equal(code, 1002);
-    await peer.waitEnd();
+  test("non-minimal length encodings are accepted", async (t) => {
+    const c = await openClient(t, server.port);
+    c.sendFrame({ opcode: Opcode.TEXT, payload: "sixteen", lengthBytes: 2 });
+    c.sendFrame({ opcode: Opcode.TEXT, payload: "sixty-four", lengthBytes: 8 });
+    assert.equal((await c.nextFrame()).payload.toString(), "sixteen");
+    assert.equal((await c.nextFrame()).payload.toString(), "sixty-four");
   });
 
-  test("a 64-bit length with the most significant bit set is a protocol error (1002)", async () => {
-    const peer = await connectRaw(server.port);
-    peer.write(Buffer.from([0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4]));
-    const { code } = await peer.readUntilClose();
-    assert.equal(code, 1002);
-    await peer.waitEnd();
+  test("a 64-bit length with the most significant bit set is 1002", async (t) => {
+    const c = await openClient(t, server.port);
+    c.write(Buffer.from([0x82, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4]));
+    await c.expectClose(1002);
+  });
+
+  test("an unmasked frame from a client is 1002 (§5.1)", async (t) => {
+    const c = await openClient(t, server.port);
+    c.sendFrame({ opcode: Opcode.TEXT, payload: "plain", mask: false });
+    await c.expectClose(1002);
+    // The close handler reports the code the server failed the connection with.
+    await waitUntil(() => server.closes.some((e) => e.code === 1002), "the close handler with 1002");
   });
 });

@@ -1,50 +1,63 @@
-// RFC 6455 §10.4: implementation limits — maxPayload gives 1009 before bytes are buffered.
+// RFC 6455 §10.4 over a real socket: maxPayload per frame and across fragments gives 1009,
+// decided from the header, before the payload has been sent.
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
-import { connectRaw } from "../support/raw-peer.js";
-import { startEchoServer } from "../support/echo-server.js";
+import { after, before, describe, test } from "node:test";
+import { encodeFrame, Opcode } from "../helpers/raw-client.js";
+import { openClient } from "./client.js";
+import { startEchoServer, type EchoServer } from "./echo-server.js";
+import { waitUntil } from "./wait.js";
 
-describe("limits (RFC 6455 §10.4)", () => {
-  test("a message of exactly maxPayload bytes is accepted; one byte more is 1009", async () => {
-    const server = await startEchoServer({ maxPayload: 1000 });
-    const ok = await connectRaw(server.port);
-    ok.send({ opcode: 0x2, payload: Buffer.alloc(1000, 1) });
-    assert.equal((await ok.nextFrame())!.payload.length, 1000);
-    const big = await connectRaw(server.port);
-    big.send({ opcode: 0x2, payload: Buffer.alloc(1001, 1) });
-    assert.equal((await big.readUntilClose()).code, 1009);
-    ok.destroy();
-    await server.close();
+const LIMIT = 1024;
+
+describe("conformance: limits (maxPayload, RFC 6455 §10.4)", () => {
+  let server: EchoServer;
+  before(async () => {
+    server = await startEchoServer({ maxPayload: LIMIT });
+  });
+  after(() => server.close());
+
+  test("a message of exactly maxPayload bytes is echoed", async (t) => {
+    const c = await openClient(t, server.port);
+    const payload = Buffer.alloc(LIMIT, 0x61);
+    c.sendFrame({ opcode: Opcode.BINARY, payload });
+    assert.ok((await c.nextFrame()).payload.equals(payload));
   });
 
-  test("a frame header announcing a huge payload is refused at once (no payload sent)", async () => {
-    const server = await startEchoServer({ maxPayload: 1 << 20 });
-    const peer = await connectRaw(server.port);
-    // 64-bit length of 2^40 bytes, mask key, and not one payload byte.
-    peer.write(Buffer.from([0x82, 0xff, 0, 0, 0x01, 0, 0, 0, 0, 0, 1, 2, 3, 4]));
-    assert.equal((await peer.readUntilClose()).code, 1009);
-    await peer.waitEnd();
-    await server.close();
+  test("one frame over the limit: 1009 after only its header was sent", async (t) => {
+    const c = await openClient(t, server.port);
+    const frame = encodeFrame({ opcode: Opcode.BINARY, payload: Buffer.alloc(LIMIT + 1) });
+    c.write(frame.subarray(0, frame.length - (LIMIT + 1))); // header only
+    await c.expectClose(1009);
+    await waitUntil(() => server.closes.some((e) => e.code === 1009), "the close handler with 1009");
   });
 
-  test("the limit applies across fragments", async () => {
-    const server = await startEchoServer({ maxPayload: 100 });
-    const peer = await connectRaw(server.port);
-    peer.send({ opcode: 0x1, payload: "a".repeat(60), fin: false });
-    peer.send({ opcode: 0x0, payload: "a".repeat(60) });
-    assert.equal((await peer.readUntilClose()).code, 1009);
-    await server.close();
+  test("a frame announcing 2^53-1 bytes: 1009 at once", async (t) => {
+    const c = await openClient(t, server.port);
+    c.write(Buffer.from([0x82, 0x80 | 127, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]));
+    await c.expectClose(1009);
   });
 
-  test("other connections keep working after one is closed for size", async () => {
-    const server = await startEchoServer({ maxPayload: 100 });
-    const good = await connectRaw(server.port);
-    const bad = await connectRaw(server.port);
-    bad.send({ opcode: 0x2, payload: Buffer.alloc(101) });
-    assert.equal((await bad.readUntilClose()).code, 1009);
-    good.send({ opcode: 0x1, payload: "still here" });
-    assert.equal((await good.nextFrame())!.payload.toString(), "still here");
-    good.destroy();
-    await server.close();
+  test("fragments adding up to more than the limit: 1009 at the fragment that crosses it", async (t) => {
+    const c = await openClient(t, server.port);
+    c.sendFrame({ opcode: Opcode.TEXT, payload: Buffer.alloc(600, 0x61), fin: false });
+    const second = encodeFrame({ opcode: Opcode.CONTINUATION, payload: Buffer.alloc(600, 0x62) });
+    c.write(second.subarray(0, second.length - 600)); // its header only; no final fragment ever
+    await c.expectClose(1009);
+  });
+
+  test("fragments adding up to exactly the limit are echoed", async (t) => {
+    const c = await openClient(t, server.port);
+    c.sendFrame({ opcode: Opcode.BINARY, payload: Buffer.alloc(LIMIT - 24, 1), fin: false });
+    c.sendFrame({ opcode: Opcode.CONTINUATION, payload: Buffer.alloc(24, 2) });
+    assert.equal((await c.nextFrame()).payload.length, LIMIT);
+  });
+
+  test("control frames between fragments do not count towards the limit", async (t) => {
+    const c = await openClient(t, server.port);
+    c.sendFrame({ opcode: Opcode.BINARY, payload: Buffer.alloc(LIMIT - 1, 1), fin: false });
+    c.sendFrame({ opcode: Opcode.PING, payload: Buffer.alloc(125) });
+    c.sendFrame({ opcode: Opcode.CONTINUATION, payload: Buffer.alloc(1, 2) });
+    assert.equal((await c.nextFrame()).opcode, Opcode.PONG);
+    assert.equal((await c.nextFrame()).payload.length, LIMIT);
   });
 });

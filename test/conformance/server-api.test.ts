@@ -1,192 +1,207 @@
-// Server behaviours: upgrade hook, origins, path, noServer, attaching, shutdown.
+// Server behaviours around the protocol: the upgrade hook, origins, subprotocols, paths,
+// noServer/handleUpgrade, attaching to an HTTP server, and shutdown.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { describe, test } from "node:test";
+import { describe, test, type TestContext } from "node:test";
 import { HandshakeError } from "../../src/protocol/errors.js";
 import { WebSocketServer } from "../../src/server/server.js";
-import { SendStatus } from "../../src/server/send-status.js";
-import { closePayload, connectRaw, exchange } from "../support/raw-peer.js";
-import { startEchoServer, waitFor } from "../support/echo-server.js";
+import { connectRaw } from "../helpers/raw-client.js";
+import { spawnChild } from "../helpers/process.js";
+import { openClient } from "./client.js";
+import { startEchoServer } from "./echo-server.js";
+import { exchangeUntilClose } from "./http-exchange.js";
+import { waitUntil } from "./wait.js";
 
-describe("the upgrade hook", () => {
-  test("rejects with a HandshakeError's status and headers", async () => {
+const UPGRADE_REQUEST = (path = "/", extra = ""): string =>
+  `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
+
+/** An http.Server on 127.0.0.1:0, closed at the end of the test. */
+async function httpServer(t: TestContext, handler?: Parameters<typeof createServer>[1]): Promise<{ server: Server; port: number }> {
+  const server = handler === undefined ? createServer() : createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+describe("server: the upgrade hook", () => {
+  test("a HandshakeError rejects with its status and headers; the socket is closed", async (t) => {
     const server = await startEchoServer({
       upgrade: async (req) => {
-        if (req.headers["authorization"] !== "Bearer good") throw new HandshakeError(401, "no", { "WWW-Authenticate": "Bearer" });
+        if (req.headers["authorization"] !== "Bearer good") throw new HandshakeError(401, "unauthorized", { "WWW-Authenticate": "Bearer" });
         return { user: "ann" };
       },
     });
-    await assert.rejects(connectRaw(server.port), /401/);
-    const { head, socket } = await exchange(
-      server.port,
-      "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    );
-    assert.match(head, /^HTTP\/1\.1 401/);
-    assert.match(head, /WWW-Authenticate: Bearer/);
-    socket.destroy();
-    await server.close();
+    t.after(() => server.close());
+    const r = await exchangeUntilClose(server.port, UPGRADE_REQUEST());
+    assert.equal(r.status, 401);
+    assert.equal(r.headers["www-authenticate"], "Bearer");
+    assert.ok(r.closedByServer);
+    const ok = await openClient(t, server.port, { headers: { Authorization: "Bearer good" } });
+    assert.equal(ok.response.status, 101);
   });
 
-  test("accepts with data that becomes ws.data; info carries offered protocols and origin", async () => {
-    const seen: unknown[] = [];
-    let info: unknown;
+  test("the hook's result becomes ws.data; the hook sees the offered protocols, origin and the selection", async (t) => {
+    let seenInfo: unknown;
     const wss = new WebSocketServer<{ user: string }>({
       port: 0,
       host: "127.0.0.1",
-      protocols: ["p1"],
-      upgrade: (_req, i) => {
-        info = i;
+      protocols: ["p1", "p2"],
+      upgrade: async (_req, info) => {
+        seenInfo = { ...info };
+        await new Promise((resolve) => setTimeout(resolve, 10)); // really asynchronous
         return { user: "bob" };
       },
       message(ws, data) {
-        seen.push(ws.data.user, data.toString());
-        ws.send(ws.data.user);
+        ws.send(`${ws.data.user}:${data}`);
       },
     });
     await wss.ready();
-    const peer = await connectRaw(wss.port, { headers: { "Sec-WebSocket-Protocol": "p0, p1", Origin: "https://a.example" } });
-    peer.send({ opcode: 0x1, payload: "hi" });
-    assert.equal((await peer.nextFrame())!.payload.toString(), "bob");
-    assert.deepEqual(seen, ["bob", "hi"]);
-    assert.deepEqual(info, { protocols: ["p0", "p1"], origin: "https://a.example", protocol: "p1" });
-    peer.destroy();
-    await wss.close();
+    t.after(() => wss.close());
+    const c = await openClient(t, wss.port, { headers: { "Sec-WebSocket-Protocol": "p0, p2, p1", Origin: "https://a.example" } });
+    assert.equal(c.response.headers["sec-websocket-protocol"], "p2");
+    c.sendText("hi");
+    assert.equal((await c.nextFrame()).payload.toString(), "bob:hi");
+    assert.deepEqual(seenInfo, { protocols: ["p0", "p2", "p1"], origin: "https://a.example", protocol: "p2" });
   });
 
-  test("an error other than HandshakeError gives 500 and an error event", async () => {
-    const errors: unknown[] = [];
+  test("an error other than HandshakeError gives 500 and a server error event", async (t) => {
     const server = await startEchoServer({
       upgrade: () => {
         throw new Error("boom");
       },
     });
+    t.after(() => server.close());
+    const errors: unknown[] = [];
     server.wss.on("error", (e) => errors.push(e));
-    await assert.rejects(connectRaw(server.port), /500/);
+    const r = await exchangeUntilClose(server.port, UPGRADE_REQUEST());
+    assert.equal(r.status, 500);
+    assert.ok(r.closedByServer);
     assert.equal(errors.length, 1);
-    await server.close();
+    assert.equal((errors[0] as Error).message, "boom");
   });
 });
 
-describe("origins allowlist (RFC 6455 §10.2)", () => {
-  test("an unlisted or missing Origin gets 403; a listed one (any case) is accepted", async () => {
+describe("server: origins allowlist (RFC 6455 §10.2)", () => {
+  test("an unlisted or missing Origin gets 403; a listed one, in any case, is accepted", async (t) => {
     const server = await startEchoServer({ origins: ["https://good.example"] });
-    await assert.rejects(connectRaw(server.port, { headers: { Origin: "https://evil.example" } }), /403/);
-    await assert.rejects(connectRaw(server.port), /403/);
-    const peer = await connectRaw(server.port, { headers: { Origin: "https://GOOD.example" } });
-    peer.destroy();
-    await server.close();
+    t.after(() => server.close());
+    const evil = await exchangeUntilClose(server.port, UPGRADE_REQUEST("/", "Origin: https://evil.example\r\n"));
+    assert.equal(evil.status, 403);
+    assert.ok(evil.closedByServer);
+    assert.equal((await exchangeUntilClose(server.port, UPGRADE_REQUEST())).status, 403);
+    const c = await openClient(t, server.port, { headers: { Origin: "https://GOOD.example" } });
+    assert.equal(c.response.status, 101);
   });
 });
 
-describe("attaching", () => {
-  test("two servers on one HTTP server split by path; other paths get 400", async () => {
-    const http = createServer();
+describe("server: subprotocols (RFC 6455 §4.2.2)", () => {
+  test("a selector function picks; a protocol the client did not offer is never selected", async (t) => {
+    const server = await startEchoServer({ protocols: (offered: string[]) => (offered.includes("b") ? "b" : "not-offered") });
+    t.after(() => server.close());
+    const b = await openClient(t, server.port, { headers: { "Sec-WebSocket-Protocol": "a, b" } });
+    assert.equal(b.response.headers["sec-websocket-protocol"], "b");
+    const none = await openClient(t, server.port, { headers: { "Sec-WebSocket-Protocol": "a" } });
+    assert.equal(none.response.headers["sec-websocket-protocol"], undefined);
+  });
+
+  test("ws.protocol is the selected protocol", async (t) => {
+    const server = await startEchoServer({ protocols: ["chat"], message: (ws) => void ws.send(`protocol=${ws.protocol}`) });
+    t.after(() => server.close());
+    const c = await openClient(t, server.port, { headers: { "Sec-WebSocket-Protocol": "chat" } });
+    c.sendText("?");
+    assert.equal((await c.nextFrame()).payload.toString(), "protocol=chat");
+  });
+});
+
+describe("server: path, attaching, noServer", () => {
+  test("path matching ignores the query string; another path gets 400", async (t) => {
+    const server = await startEchoServer({ path: "/ws" });
+    t.after(() => server.close());
+    const c = await openClient(t, server.port, { path: "/ws?token=1" });
+    c.sendText("on path");
+    assert.equal((await c.nextFrame()).payload.toString(), "on path");
+    const other = await exchangeUntilClose(server.port, UPGRADE_REQUEST("/other"));
+    assert.equal(other.status, 400);
+    assert.ok(other.closedByServer);
+  });
+
+  test("attached to an existing HTTP server: HTTP requests still reach it; two servers split by path", async (t) => {
+    const { server: http, port } = await httpServer(t, (_req, res) => res.end("plain http"));
     const a = new WebSocketServer({ server: http, path: "/a", message: (ws) => void ws.send("A") });
     const b = new WebSocketServer({ server: http, path: "/b", message: (ws) => void ws.send("B") });
-    await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
-    const port = (http.address() as AddressInfo).port;
-    const pa = await connectRaw(port, { path: "/a?x=1" });
-    const pb = await connectRaw(port, { path: "/b" });
-    pa.send({ opcode: 0x1, payload: "?" });
-    pb.send({ opcode: 0x1, payload: "?" });
-    assert.equal((await pa.nextFrame())!.payload.toString(), "A");
-    assert.equal((await pb.nextFrame())!.payload.toString(), "B");
-    await assert.rejects(connectRaw(port, { path: "/c" }), /400/);
-    pa.destroy();
-    pb.destroy();
-    await a.close();
-    await b.close();
-    await new Promise<void>((r) => http.close(() => r()));
+    t.after(async () => {
+      await a.close();
+      await b.close();
+    });
+    assert.equal(a.port, port);
+    const ca = await openClient(t, port, { path: "/a" });
+    const cb = await openClient(t, port, { path: "/b" });
+    ca.sendText("?");
+    cb.sendText("?");
+    assert.equal((await ca.nextFrame()).payload.toString(), "A");
+    assert.equal((await cb.nextFrame()).payload.toString(), "B");
+    const res = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(await res.text(), "plain http");
+    assert.equal((await exchangeUntilClose(port, UPGRADE_REQUEST("/c"))).status, 400);
   });
 
-  test("noServer with handleUpgrade from the user's own upgrade listener", async () => {
+  test("noServer: the user's upgrade listener calls handleUpgrade", async (t) => {
     const wss = new WebSocketServer({ noServer: true, message: (ws, d, b) => void ws.send(d, b) });
-    const http = createServer();
+    const { server: http, port } = await httpServer(t);
     http.on("upgrade", (req, socket, head) => wss.handleUpgrade(req, socket, head));
-    await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
-    const peer = await connectRaw((http.address() as AddressInfo).port);
-    peer.send({ opcode: 0x1, payload: "manual" });
-    assert.equal((await peer.nextFrame())!.payload.toString(), "manual");
-    await wss.close();
-    assert.equal((await peer.readUntilClose()).code, 1001);
-    http.closeAllConnections();
-    await new Promise<void>((r) => http.close(() => r()));
+    assert.equal(wss.httpServer, null);
+    const c = await openClient(t, port);
+    c.sendText("manual");
+    assert.equal((await c.nextFrame()).payload.toString(), "manual");
+    const closing = wss.close();
+    await c.expectClose(1001);
+    await closing;
   });
 
-  test("exactly one of port, server, noServer is required", () => {
+  test("exactly one of port, server and noServer must be given", () => {
     assert.throws(() => new WebSocketServer({}), TypeError);
-    assert.throws(() => new WebSocketServer({ noServer: true, port: 1 }), TypeError);
+    assert.throws(() => new WebSocketServer({ noServer: true, port: 0 }), TypeError);
   });
 });
 
-describe("send status and backpressure", () => {
-  test("send returns Sent, then Dropped once the buffer exceeds maxBackpressure ('drop')", async () => {
-    const server = await startEchoServer({ maxBackpressure: 64 * 1024 });
-    const peer = await connectRaw(server.port);
-    peer.socket.pause(); // stop reading so the server's buffer fills
-    await waitFor(() => server.wss.clients.size === 1, 2000, "connection");
-    const ws = [...server.wss.clients][0];
-    const statuses = new Set<number>();
-    const chunk = Buffer.alloc(32 * 1024);
-    for (let i = 0; i < 2000 && !statuses.has(SendStatus.Dropped); i++) statuses.add(ws.send(chunk));
-    assert.ok(statuses.has(SendStatus.Sent));
-    assert.ok(statuses.has(SendStatus.Dropped));
-    assert.ok(server.wss.droppedMessages > 0);
-    peer.destroy();
-    await server.close();
-  });
-
-  test("the 'close' policy closes the slow connection with 1008", async () => {
-    const server = await startEchoServer({ maxBackpressure: 64 * 1024, backpressurePolicy: "close" });
-    const peer = await connectRaw(server.port);
-    peer.socket.pause();
-    await waitFor(() => server.wss.clients.size === 1, 2000, "connection");
-    const ws = [...server.wss.clients][0];
-    for (let i = 0; i < 2000 && ws.readyState === 1; i++) ws.send(Buffer.alloc(32 * 1024));
-    assert.equal(ws.readyState, 2);
-    peer.destroy();
-    await waitFor(() => server.closes.length === 1, 5000, "close");
-    await server.close();
-  });
-});
-
-describe("server.close()", () => {
-  test("sends 1001 to every client, waits for the handshakes, and resolves", async () => {
+describe("server: close()", () => {
+  test("sends 1001 to every client, completes the handshakes, resolves with no client left", async (t) => {
     const server = await startEchoServer();
-    const peers = await Promise.all([1, 2, 3].map(() => connectRaw(server.port)));
+    const clients = await Promise.all([1, 2, 3].map(() => openClient(t, server.port)));
+    await waitUntil(() => server.wss.clients.size === 3, "three connections");
     const closing = server.wss.close();
-    for (const p of peers) {
-      const { code } = await p.readUntilClose();
-      assert.equal(code, 1001);
-      p.send({ opcode: 0x8, payload: closePayload(1001) });
-    }
+    await Promise.all(clients.map((c) => c.expectClose(1001)));
     await closing;
     assert.equal(server.wss.clients.size, 0);
-    for (const p of peers) await p.waitEnd();
+    assert.equal(server.wss.httpServer?.listening, false, "its own HTTP server is closed");
+    await assert.rejects(connectRaw(server.port, { timeoutMs: 2000 }), "no new connections");
   });
 
-  test("a process with a server, a client and server.close() exits by itself (no handles left)", async () => {
-    const root = fileURLToPath(new URL("../../", import.meta.url));
+  test("a process with a server, a client and server.close() exits by itself (no handles left)", async (t) => {
+    const serverModule = fileURLToPath(new URL("../../src/server/server.js", import.meta.url));
+    const root = fileURLToPath(new URL("../../../", import.meta.url));
     const script = `
-      import { WebSocketServer } from ${JSON.stringify(root + "src/server/server.js")};
+      import { WebSocketServer } from ${JSON.stringify(serverModule)};
       import WebSocket from "ws";
-      const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", idleTimeout: 60000, message: (ws, d, b) => ws.send(d, b) });
+      const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", message: (ws, d, b) => ws.send(d, b) });
       await wss.ready();
-      const c = new WebSocket("ws://127.0.0.1:" + wss.port);
-      c.on("open", () => c.send("x"));
-      c.on("message", async () => { await wss.close(); console.log("closed"); });
+      const client = new WebSocket("ws://127.0.0.1:" + wss.port);
+      client.on("open", () => client.send("x"));
+      client.on("close", (code) => console.log("client-close " + code));
+      client.on("message", async () => {
+        await wss.close();
+        console.log("server-closed clients=" + wss.clients.size);
+      });
     `;
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 15000);
-    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
-    clearTimeout(timer);
-    assert.equal(code, 0, out);
-    assert.match(out, /closed/);
+    const child = spawnChild(process.execPath, ["--input-type=module", "-e", script], { t, cwd: root, name: "server-close child" });
+    const exit = await child.exited(15_000);
+    assert.equal(exit.code, 0, `stdout: ${child.stdout()}\nstderr: ${child.stderr()}`);
+    assert.match(child.stdout(), /client-close 1001/);
+    assert.match(child.stdout(), /server-closed clients=0/);
   });
 });

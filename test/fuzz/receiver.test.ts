@@ -1,87 +1,227 @@
-// Property tests: random and mutated byte streams, split anywhere, into the receiver.
+// Property tests of the receiver (RFC 6455 §5) with fast-check: valid frame streams checked
+// against a model, then mutated (bit flips, truncations, overwritten bytes, forged lengths,
+// insertions) and split at random chunk boundaries, in both roles, with small maxPayload.
+// Budget: WSX_FUZZ_RUNS runs per property (300 by default; `npm run fuzz` sets 20000).
+// fast-check prints the seed and the shrunk counterexample of any failure.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { rawFrame } from "../support/raw-peer.js";
-import { feed, type Event } from "../support/feed.js";
+import type { Receiver } from "../../src/protocol/receiver.js";
+import { encodeFrame } from "../helpers/raw-client.js";
+import { feedBytewise, feedChunks, splitAt, withoutOffsets, type FeedOptions, type ReceiverEvent } from "../protocol/feed.js";
 
 const RUNS = Number(process.env.WSX_FUZZ_RUNS ?? 300);
-const CODES = new Set([1002, 1007, 1009]);
+/** RFC 6455 §7.4.1 codes a receiver may fail a connection with: protocol error, invalid data, too big. */
+const FAILURE_CODES = new Set([1002, 1007, 1009]);
+const MAX_HEADER = 14;
 
-const frameArb = fc.record({
-  opcode: fc.constantFrom(0, 1, 2, 8, 9, 10, 3, 11),
-  payload: fc.uint8Array({ maxLength: 300 }),
-  fin: fc.boolean(),
-  rsv1: fc.boolean(),
-  mask: fc.boolean(),
-});
-
-function check(events: Event[], maxPayload: number): void {
-  const errors = events.filter((e) => e.type === "error");
-  assert.ok(errors.length <= 1, "at most one protocol error");
-  if (errors.length === 1) {
-    assert.equal(events.at(-1)!.type, "error", "the error is the last event");
-    assert.ok(CODES.has((errors[0] as { code: number }).code), `defined close code, got ${JSON.stringify(errors[0])}`);
-  }
-  const closes = events.filter((e) => e.type === "close");
-  assert.ok(closes.length <= 1);
-  if (closes.length === 1) assert.equal(events.at(-1)!.type, "close", "nothing after a close");
-  for (const e of events) if (e.type === "message") assert.ok(e.data.length <= maxPayload, "never beyond maxPayload");
+/** One message of a generated stream: its fragments, and control frames after some of them. */
+interface ModelMessage {
+  binary: boolean;
+  payload: Buffer;
+  /** Fragment boundaries inside the payload. */
+  cuts: number[];
+  /** Control frames (opcode 9 or 10) sent after fragment i, where i is the index. */
+  controls: Array<{ after: number; opcode: 9 | 10; payload: Buffer }>;
 }
 
-const normalize = (e: Event[]): string => JSON.stringify(e.map((x) => ("data" in x ? { ...x, data: x.data.toString("hex") } : x)));
+const controlArb = fc.record({
+  after: fc.nat({ max: 8 }),
+  opcode: fc.constantFrom<9 | 10>(9, 10),
+  payload: fc.uint8Array({ maxLength: 125 }).map((b) => Buffer.from(b)),
+});
+
+const messageArb: fc.Arbitrary<ModelMessage> = fc.oneof(
+  fc.record({
+    binary: fc.constant(true),
+    payload: fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b)),
+    cuts: fc.array(fc.nat({ max: 600 }), { maxLength: 4 }),
+    controls: fc.array(controlArb, { maxLength: 2 }),
+  }),
+  fc.record({
+    binary: fc.constant(false),
+    payload: fc.string({ unit: "grapheme", maxLength: 80 }).map((s) => Buffer.from(s, "utf8")),
+    cuts: fc.array(fc.nat({ max: 400 }), { maxLength: 4 }),
+    controls: fc.array(controlArb, { maxLength: 2 }),
+  }),
+);
+
+/** A whole stream: messages, optionally ended by a close frame. */
+const streamArb = fc.record({
+  messages: fc.array(messageArb, { maxLength: 5 }),
+  close: fc.option(fc.record({ code: fc.constantFrom(1000, 1001, 3000, 4999), reason: fc.string({ unit: "grapheme-ascii", maxLength: 30 }) }), { nil: undefined }),
+});
+
+type Stream = { messages: ModelMessage[]; close: { code: number; reason: string } | undefined };
+
+/** Encodes a stream as the given role's peer would send it; masks come from `maskSeed`. */
+function encodeStream(stream: Stream, masked: boolean, maskSeed: number): Buffer {
+  const frames: Buffer[] = [];
+  let n = maskSeed;
+  const frame = (opcode: number, payload: Buffer, fin = true): Buffer => {
+    n = (Math.imul(n, 1103515245) + 12345) >>> 0;
+    const maskKey = Uint8Array.of(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24);
+    return encodeFrame({ opcode, payload, fin, mask: masked, maskKey });
+  };
+  for (const m of stream.messages) {
+    const pieces = splitAt(m.payload, m.cuts);
+    if (pieces.length === 0) pieces.push(Buffer.alloc(0));
+    pieces.forEach((piece, i) => {
+      frames.push(frame(i === 0 ? (m.binary ? 2 : 1) : 0, piece, i === pieces.length - 1));
+      for (const c of m.controls) if (c.after % pieces.length === i) frames.push(frame(c.opcode, c.payload));
+    });
+  }
+  if (stream.close !== undefined) {
+    // RFC 6455 §5.5.1: a 2-byte code, then the reason (at most 30 ASCII characters here).
+    const reason = Buffer.from(stream.close.reason, "utf8");
+    const body = Buffer.alloc(2 + reason.length);
+    body.writeUInt16BE(stream.close.code, 0);
+    reason.copy(body, 2);
+    frames.push(frame(8, body));
+  }
+  return Buffer.concat(frames);
+}
+
+/** The events a correct receiver reports for an unmutated stream. */
+function expectedEvents(stream: Stream, maxPayload: number): unknown[] {
+  const out: unknown[] = [];
+  for (const m of stream.messages) {
+    const pieces = splitAt(m.payload, m.cuts);
+    if (pieces.length === 0) pieces.push(Buffer.alloc(0));
+    let have = 0;
+    for (let i = 0; i < pieces.length; i++) {
+      have += pieces[i].length;
+      if (have > maxPayload) {
+        out.push({ type: "error", code: 1009 });
+        return out;
+      }
+      for (const c of m.controls) if (c.after % pieces.length === i) out.push({ type: c.opcode === 9 ? "ping" : "pong", data: c.payload.toString("hex") });
+    }
+    out.push({ type: "message", data: m.payload.toString("hex"), isBinary: m.binary, compressed: false });
+  }
+  if (stream.close !== undefined) out.push({ type: "close", code: stream.close.code, reason: stream.close.reason });
+  return out;
+}
+
+/** A mutation of the byte stream. */
+type Mutation =
+  | { kind: "flip"; at: number; bit: number }
+  | { kind: "set"; at: number; value: number }
+  | { kind: "truncate"; at: number }
+  | { kind: "insert"; at: number; bytes: Uint8Array }
+  | { kind: "length"; at: number; value: number };
+
+const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), bit: fc.nat({ max: 7 }) }),
+  fc.record({ kind: fc.constant("set" as const), at: fc.nat(), value: fc.nat({ max: 255 }) }),
+  fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 12 }) }),
+  // A forged 7-bit length or length marker (126/127) in a second header byte.
+  fc.record({ kind: fc.constant("length" as const), at: fc.nat(), value: fc.constantFrom(0, 1, 125, 126, 127, 0xfe, 0xff) }),
+);
+
+function mutate(bytes: Buffer, mutations: readonly Mutation[]): Buffer {
+  let b = Buffer.from(bytes);
+  for (const m of mutations) {
+    if (b.length === 0 && m.kind !== "insert") continue;
+    const at = m.at % Math.max(1, b.length);
+    if (m.kind === "flip") b[at] ^= 1 << m.bit;
+    else if (m.kind === "set" || m.kind === "length") b[at] = m.value;
+    else if (m.kind === "truncate") b = b.subarray(0, at);
+    else b = Buffer.concat([b.subarray(0, at), Buffer.from(m.bytes), b.subarray(at)]);
+  }
+  return b;
+}
+
+/** What the receiver holds right now (white-box): data bytes of the message, control payload, header. */
+function held(receiver: Receiver): { data: number; control: number; header: number } {
+  const r = receiver as unknown as { messageLength: number; frameHave: number; frameParts: Buffer[] | null; opcode: number; headerHave: number };
+  const partial = r.frameParts === null ? 0 : r.frameHave;
+  const isControl = (r.opcode & 0x8) !== 0;
+  return { data: r.messageLength + (isControl ? 0 : partial), control: isControl ? partial : 0, header: r.headerHave };
+}
+
+/** Feeds `chunks`, checking the buffering bound after each one. */
+function feedBounded(chunks: Buffer[], options: FeedOptions & { maxPayload: number }): ReceiverEvent[] {
+  return feedChunks(chunks, {
+    ...options,
+    afterChunk: (r) => {
+      const h = held(r);
+      assert.ok(h.data <= options.maxPayload, `holds ${h.data} data bytes with maxPayload ${options.maxPayload}`);
+      assert.ok(h.control <= 125, `holds ${h.control} control bytes`);
+      assert.ok(h.header <= MAX_HEADER, `holds ${h.header} header bytes`);
+    },
+  });
+}
+
+/** The invariants every outcome must satisfy. */
+function checkOutcome(events: readonly ReceiverEvent[], maxPayload: number): void {
+  const terminal = events.filter((e) => e.type === "error" || e.type === "close");
+  assert.ok(terminal.length <= 1, `at most one close or error, got ${JSON.stringify(withoutOffsets(events))}`);
+  if (terminal.length === 1) assert.equal(events.at(-1), terminal[0], "nothing after a close or an error");
+  for (const e of events) {
+    if (e.type === "error") assert.ok(FAILURE_CODES.has(e.code), `defined close code, got ${e.code}`);
+    if (e.type === "message") {
+      assert.ok(e.data.length <= maxPayload, "a message never exceeds maxPayload");
+      if (!e.isBinary && !e.compressed) assert.ok(Buffer.from(e.data.toString("utf8"), "utf8").equals(e.data), "text is valid UTF-8");
+    }
+    if (e.type === "ping" || e.type === "pong") assert.ok(e.data.length <= 125, "control payload ≤ 125 bytes");
+  }
+}
+
+const splitsArb = fc.array(fc.nat(), { maxLength: 8 });
 
 describe("fuzz: the receiver", () => {
-  test("frame sequences, mutated and split at random points: never throws, defined outcome, split-independent", () => {
+  test("valid streams in either role give exactly the model's events, however they are split", () => {
+    fc.assert(
+      fc.property(streamArb, fc.boolean(), fc.integer({ min: 1, max: 700 }), fc.nat(), splitsArb, (stream, isServer, maxPayload, maskSeed, cuts) => {
+        const bytes = encodeStream(stream, isServer, maskSeed);
+        const options = { isServer, maxPayload };
+        const expected = expectedEvents(stream, maxPayload);
+        const whole = feedBounded([bytes], options);
+        assert.deepEqual(withoutOffsets(whole), expected);
+        const split = feedBounded(splitAt(bytes, cuts.map((c) => c % (bytes.length + 1))), options);
+        assert.deepEqual(withoutOffsets(split), withoutOffsets(whole));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test("mutated streams: never throws, one defined outcome, bounded buffering, split-independent", () => {
     fc.assert(
       fc.property(
-        fc.array(frameArb, { maxLength: 8 }),
-        fc.array(fc.nat(), { maxLength: 6 }),
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        streamArb,
+        fc.array(mutationArb, { minLength: 1, maxLength: 4 }),
         fc.boolean(),
-        fc.integer({ min: 1, max: 400 }),
-        (frames, cuts, flips, isServer, maxPayload) => {
-          let bytes = Buffer.concat(frames.map((f) => rawFrame({ ...f, payload: Buffer.from(f.payload) })));
-          bytes = Buffer.from(bytes);
-          for (const [at, v] of flips) if (bytes.length > 0) bytes[at % bytes.length] ^= v;
-          const splits = cuts.map((c) => (bytes.length === 0 ? 0 : c % (bytes.length + 1)));
-          const whole = feed(bytes, { isServer, maxPayload, allowRsv1: false });
-          const split = feed(bytes, { isServer, maxPayload, splits });
-          check(whole, maxPayload);
-          assert.equal(normalize(split), normalize(whole));
+        fc.integer({ min: 1, max: 700 }),
+        fc.nat(),
+        splitsArb,
+        (stream, mutations, isServer, maxPayload, maskSeed, cuts) => {
+          const bytes = mutate(encodeStream(stream, isServer, maskSeed), mutations);
+          const options = { isServer, maxPayload, allowRsv1: false };
+          const whole = feedBounded([bytes], options);
+          checkOutcome(whole, maxPayload);
+          const split = feedBounded(splitAt(bytes, cuts.map((c) => c % (bytes.length + 1))), options);
+          assert.deepEqual(withoutOffsets(split), withoutOffsets(whole));
+          if (bytes.length <= 2048) assert.deepEqual(withoutOffsets(feedBytewise(bytes, options)), withoutOffsets(whole));
         },
       ),
       { numRuns: RUNS },
     );
   });
 
-  test("pure random bytes, byte by byte: never throws, at most one error with a defined code", () => {
+  test("random bytes in either role, with or without RSV1 allowed: never throws, one defined outcome", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 500 }), fc.boolean(), (data, isServer) => {
-        const events = feed(Buffer.from(data), { isServer, maxPayload: 256, splits: "bytewise" });
-        check(events, 256);
-      }),
-      { numRuns: RUNS },
-    );
-  });
-
-  test("valid text split into random fragments always arrives whole", () => {
-    fc.assert(
-      fc.property(fc.string({ unit: "grapheme", maxLength: 60 }), fc.array(fc.nat(), { maxLength: 5 }), (text, cuts) => {
-        const bytes = Buffer.from(text);
-        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-        const pieces: Buffer[] = [];
-        let at = 0;
-        for (const p of [...points, bytes.length]) {
-          pieces.push(bytes.subarray(at, p));
-          at = p;
-        }
-        const frames = pieces.map((p, i) => rawFrame({ opcode: i === 0 ? 1 : 0, payload: p, fin: i === pieces.length - 1 }));
-        const ev = feed(Buffer.concat(frames), { splits: cuts.map((c) => c % 50) });
-        assert.equal(ev.length, 1);
-        assert.equal(ev[0].type === "message" && ev[0].data.toString(), text);
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 300 }), splitsArb, (data, isServer, allowRsv1, maxPayload, cuts) => {
+        const bytes = Buffer.from(data);
+        const options = { isServer, maxPayload, allowRsv1 };
+        const whole = feedBounded([bytes], options);
+        checkOutcome(whole, maxPayload);
+        assert.deepEqual(withoutOffsets(feedBytewise(bytes, options)), withoutOffsets(whole));
+        assert.deepEqual(withoutOffsets(feedBounded(splitAt(bytes, cuts.map((c) => c % (bytes.length + 1))), options)), withoutOffsets(whole));
       }),
       { numRuns: RUNS },
     );
   });
 });
+

@@ -1,11 +1,12 @@
-// RFC 6455 §5.5: control frames, close payloads, and the Connection's answers.
+// RFC 6455 §5.5: control frames in the receiver, and the Connection's answers to them.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Connection, ReadyState, type ConnectionHandler } from "../../src/protocol/connection.js";
-import { closePayload, rawFrame } from "../support/raw-peer.js";
-import { feedEverySplit } from "../support/feed.js";
+import { Connection, type ConnectionHandler } from "../../src/protocol/connection.js";
+import { cat, clientFrame, closeBody, errorCode, feedEverySplit } from "./feed.js";
+import { parseWireFrames } from "./wire-frames.js";
 
-function connection(options: { autoPong?: boolean } = {}): { conn: Connection; log: string[] } {
+/** A server-side Connection recording its handler calls. */
+function serverConnection(autoPong?: boolean): { conn: Connection; log: string[] } {
   const log: string[] = [];
   const handler: ConnectionHandler = {
     onMessage: (d) => void log.push(`message:${d}`),
@@ -15,96 +16,105 @@ function connection(options: { autoPong?: boolean } = {}): { conn: Connection; l
     onProtocolError: (e) => void log.push(`error:${e.closeCode}`),
     onOutput: () => void log.push("output"),
   };
-  return { conn: new Connection(handler, { isServer: true, maxPayload: 1 << 20, autoPong: options.autoPong }), log };
+  return { conn: new Connection(handler, { isServer: true, maxPayload: 1 << 20, autoPong }), log };
 }
 
-/** Parses server output (unmasked) into [opcode, payload] pairs. */
-function frames(out: Buffer | Buffer[] | null): Array<[number, Buffer]> {
-  const buf = out === null ? Buffer.alloc(0) : Buffer.isBuffer(out) ? out : Buffer.concat(out);
-  const res: Array<[number, Buffer]> = [];
-  let p = 0;
-  while (p < buf.length) {
-    let len = buf[p + 1] & 0x7f;
-    let h = 2;
-    if (len === 126) {
-      len = buf.readUInt16BE(p + 2);
-      h = 4;
-    }
-    res.push([buf[p] & 0x0f, buf.subarray(p + h, p + h + len)]);
-    p += h + len;
+describe("RFC 6455 §5.5 control frames in the receiver", () => {
+  for (const opcode of [8, 9, 10]) {
+    test(`opcode ${opcode}: a 125-byte payload is accepted, 126 bytes (16-bit length) is 1002`, () => {
+      const body = opcode === 8 ? closeBody(1000, "r".repeat(123)) : Buffer.alloc(125, 0x70);
+      const ok = feedEverySplit(clientFrame({ opcode, payload: body }));
+      assert.equal(ok.length, 1);
+      assert.notEqual(ok[0].type, "error");
+      assert.equal(errorCode(feedEverySplit(clientFrame({ opcode, payload: Buffer.alloc(126) }))), 1002);
+      // A 7-bit-sized payload written with the 64-bit form is judged by its value, not its form.
+      assert.equal(errorCode(feedEverySplit(clientFrame({ opcode, payload: Buffer.alloc(200), lengthBytes: 8 }))), 1002);
+    });
   }
-  return res;
-}
 
-describe("RFC 6455 §5.5 control frames", () => {
-  test("control frames over 125 bytes are 1002", () => {
-    for (const op of [8, 9, 10]) {
-      const ev = feedEverySplit(rawFrame({ opcode: op, payload: Buffer.alloc(126) }));
-      assert.equal(ev[0].type === "error" && ev[0].code, 1002, `opcode ${op}`);
+  test("ping and pong payloads are reported as sent (empty, binary, 125 bytes)", () => {
+    const payloads = [Buffer.alloc(0), Buffer.from([0, 255, 1]), Buffer.alloc(125, 0xab)];
+    for (const p of payloads) {
+      const events = feedEverySplit(cat(clientFrame({ opcode: 9, payload: p }), clientFrame({ opcode: 10, payload: p })));
+      assert.deepEqual(events.map((e) => e.type), ["ping", "pong"]);
+      for (const e of events) assert.ok("data" in e && e.data.equals(p));
     }
   });
 
-  test("close payloads: empty → 1005, 1 byte → 1002, code + UTF-8 reason, invalid reason → 1007", () => {
-    const empty = feedEverySplit(rawFrame({ opcode: 8 }));
-    assert.deepEqual(empty[0], { type: "close", code: 1005, reason: "" });
-    const one = feedEverySplit(rawFrame({ opcode: 8, payload: Buffer.from([3]) }));
-    assert.equal(one[0].type === "error" && one[0].code, 1002);
-    const ok = feedEverySplit(rawFrame({ opcode: 8, payload: closePayload(4000, "ünïcode") }));
-    assert.deepEqual(ok[0], { type: "close", code: 4000, reason: "ünïcode" });
-    const bad = feedEverySplit(rawFrame({ opcode: 8, payload: closePayload(1000, Buffer.from([0xff])) }));
-    assert.equal(bad[0].type === "error" && bad[0].code, 1007);
+  test("close payloads: empty → 1005, code only, code with a UTF-8 reason", () => {
+    assert.deepEqual(feedEverySplit(clientFrame({ opcode: 8 }))[0], { type: "close", code: 1005, reason: "", at: 6 });
+    const codeOnly = feedEverySplit(clientFrame({ opcode: 8, payload: closeBody(1001) }))[0];
+    assert.ok(codeOnly.type === "close" && codeOnly.code === 1001 && codeOnly.reason === "");
+    const withReason = feedEverySplit(clientFrame({ opcode: 8, payload: closeBody(4000, "ünïcode ✓ 𝄞") }))[0];
+    assert.ok(withReason.type === "close" && withReason.code === 4000 && withReason.reason === "ünïcode ✓ 𝄞");
   });
 
-  test("a ping is answered with a pong of the same payload; autoPong: false switches it off", () => {
-    const { conn, log } = connection();
-    conn.receive(rawFrame({ opcode: 9, payload: "hello" }));
-    assert.deepEqual(frames(conn.takeOutput()), [[0xa, Buffer.from("hello")]]);
-    assert.ok(log.includes("ping:hello"));
-    const off = connection({ autoPong: false });
-    off.conn.receive(rawFrame({ opcode: 9, payload: "hello" }));
-    assert.equal(off.conn.takeOutput(), null);
+  test("a 1-byte close payload is 1002 (§5.5.1: a body starts with a 2-byte code)", () => {
+    assert.equal(errorCode(feedEverySplit(clientFrame({ opcode: 8, payload: Buffer.from([0x03]) }))), 1002);
   });
 
-  test("the peer's close is echoed with its code, the state becomes CLOSED, and sends are refused", () => {
-    const { conn, log } = connection();
-    conn.receive(rawFrame({ opcode: 8, payload: closePayload(4001, "bye") }));
-    const out = frames(conn.takeOutput());
-    assert.equal(out[0][0], 8);
-    assert.equal(out[0][1].readUInt16BE(0), 4001);
-    assert.equal(conn.readyState, ReadyState.CLOSED);
-    assert.ok(log.includes("close:4001:bye"));
-    assert.equal(conn.send("late", false), false);
-    assert.equal(conn.takeOutput(), null, "RFC 6455 §5.5.1: no data after a close frame");
+  test("a close reason that is not UTF-8 is 1007 (§5.5.1, §8.1)", () => {
+    for (const bad of [[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xce, 0xba, 0xe1, 0xbd], [0xe2, 0x82]]) {
+      assert.equal(errorCode(feedEverySplit(clientFrame({ opcode: 8, payload: closeBody(1000, Uint8Array.from(bad)) }))), 1007, Buffer.from(bad).toString("hex"));
+    }
   });
 
-  test("our close, then the peer's: one close frame each way, no second close", () => {
-    const { conn } = connection();
-    assert.equal(conn.close(1000, "done"), true);
-    assert.equal(conn.readyState, ReadyState.CLOSING);
-    assert.equal(conn.close(1000), false);
-    const out = frames(conn.takeOutput());
-    assert.equal(out.length, 1);
-    conn.receive(rawFrame({ opcode: 8, payload: closePayload(1000) }));
+  test("after a close frame nothing more is reported (§5.5.1)", () => {
+    const events = feedEverySplit(cat(clientFrame({ opcode: 8, payload: closeBody(1000) }), clientFrame({ opcode: 1, payload: "late" }), clientFrame({ opcode: 9 }), clientFrame({ opcode: 3 })));
+    assert.deepEqual(events.map((e) => e.type), ["close"]);
+  });
+});
+
+describe("RFC 6455 §5.5.2-3 ping and pong in the Connection", () => {
+  test("a ping is answered with a pong carrying the same payload", () => {
+    for (const payload of [Buffer.alloc(0), Buffer.from("hello"), Buffer.alloc(125, 0x5a)]) {
+      const { conn, log } = serverConnection();
+      conn.receive(clientFrame({ opcode: 9, payload }));
+      const out = parseWireFrames(conn.takeOutput());
+      assert.equal(out.length, 1);
+      assert.equal(out[0].opcode, 10);
+      assert.ok(out[0].fin);
+      assert.ok(out[0].payload.equals(payload));
+      assert.ok(log.includes(`ping:${payload}`));
+    }
+  });
+
+  test("every ping of a burst gets its own pong, in order", () => {
+    const { conn } = serverConnection();
+    conn.receive(cat(clientFrame({ opcode: 9, payload: "1" }), clientFrame({ opcode: 9, payload: "2" }), clientFrame({ opcode: 9, payload: "3" })));
+    assert.deepEqual(parseWireFrames(conn.takeOutput()).map((f) => `${f.opcode}:${f.payload}`), ["10:1", "10:2", "10:3"]);
+  });
+
+  test("autoPong: false reports the ping and sends nothing", () => {
+    const { conn, log } = serverConnection(false);
+    conn.receive(clientFrame({ opcode: 9, payload: "hello" }));
     assert.equal(conn.takeOutput(), null);
-    assert.equal(conn.readyState, ReadyState.CLOSED);
+    assert.deepEqual(log, ["ping:hello"]);
   });
 
-  test("a protocol error queues a close frame with its code", () => {
-    const { conn, log } = connection();
-    conn.receive(rawFrame({ opcode: 3 }));
-    const out = frames(conn.takeOutput());
-    assert.equal(out[0][1].readUInt16BE(0), 1002);
-    assert.ok(log.includes("error:1002"));
+  test("an unsolicited pong is reported and not answered (§5.5.3)", () => {
+    const { conn, log } = serverConnection();
+    conn.receive(clientFrame({ opcode: 10, payload: "beat" }));
+    assert.equal(conn.takeOutput(), null);
+    assert.deepEqual(log, ["pong:beat"]);
   });
 
-  test("sends before a read are batched into one buffer, copied at send time", () => {
-    const { conn } = connection();
-    const buf = Buffer.from("abc");
-    conn.send(buf, true);
-    buf.fill(0); // the caller reuses its buffer at once
-    conn.send("text", false);
-    const out = conn.takeOutput();
-    assert.ok(Buffer.isBuffer(out), "one contiguous buffer");
-    assert.deepEqual(frames(out).map(([op, p]) => [op, p.toString()]), [[2, "abc"], [1, "text"]]);
+  test("a ping that arrives after our close frame is not answered (nothing may follow a close frame)", () => {
+    const { conn } = serverConnection();
+    conn.close(1000);
+    const out = parseWireFrames(conn.takeOutput());
+    assert.deepEqual(out.map((f) => f.opcode), [8]);
+    conn.receive(clientFrame({ opcode: 9, payload: "late" }));
+    assert.equal(conn.takeOutput(), null);
+  });
+
+  test("ping() and pong() queue control frames until our close frame, then refuse", () => {
+    const { conn } = serverConnection();
+    assert.equal(conn.ping("p"), true);
+    assert.equal(conn.pong("q"), true);
+    conn.close(1000);
+    assert.equal(conn.ping("x"), false);
+    assert.equal(conn.pong("y"), false);
+    assert.deepEqual(parseWireFrames(conn.takeOutput()).map((f) => `${f.opcode}:${f.payload.subarray(f.opcode === 8 ? 2 : 0)}`), ["9:p", "10:q", "8:"]);
   });
 });

@@ -24,6 +24,10 @@
   const system = (t) => line("system", [["", t]]);
   const time = (ts) => new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
+  function showMembers(room, count) {
+    members.textContent = count + (count === 1 ? " member" : " members") + " in #" + room;
+  }
+
   function setOnline(on) {
     status.textContent = on ? "connected" : "offline, reconnecting…";
     status.className = "status " + (on ? "online" : "offline");
@@ -45,13 +49,16 @@
         joined = { room: msg.room, name: msg.name };
         me = msg.name;
         system("joined #" + msg.room + " as " + msg.name);
+        showMembers(msg.room, msg.members);
         text.placeholder = "Message #" + msg.room;
         setOnline(true);
         text.focus();
       } else if (msg.type === "message") {
         line(msg.name === me ? "me" : "", [["time", time(msg.ts)], ["who", msg.name], ["", msg.text]]);
+      } else if (msg.type === "presence") {
+        if (joined && msg.room === joined.room) system(msg.name + (msg.action === "join" ? " joined" : " left"));
       } else if (msg.type === "members") {
-        if (joined && msg.room === joined.room) members.textContent = msg.count + (msg.count === 1 ? " member" : " members") + " in #" + msg.room;
+        if (joined && msg.room === joined.room) showMembers(msg.room, msg.count);
       } else if (msg.type === "error") {
         system("error: " + msg.text);
       }

@@ -1,0 +1,218 @@
+// Differential test against a real browser: the same scenario functions run in headless
+// Chromium (its native WebSocket) and in Node with the wsx client, against the same wsx
+// server; what each observes (events in order, readyState at each, close codes, exception
+// names, bufferedAmount) must be identical.
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { WebSocket } from "../../src/client/websocket.js";
+import { HandshakeError } from "../../src/protocol/errors.js";
+import { WebSocketServer } from "../../src/server/server.js";
+import { launchChromium } from "../helpers/chromium.js";
+import { skipUnless } from "../helpers/components.js";
+
+/**
+ * A scenario: runs in the browser (serialized with toString) and in Node, so it uses only
+ * the standard API and its arguments (no closures, no imports). Resolves with a log.
+ */
+type Scenario = (Ctor: typeof WebSocket, base: string) => Promise<string[]>;
+
+/** Opens `path`, records events until close (at most 5 s), running `act` at each event. */
+const scenarios: Record<string, Scenario> = {
+  // Echo a text and a binary message, then a client close with a code and reason.
+  "echo, then client close": (Ctor, base) =>
+    new Promise((resolve) => {
+      const log: string[] = [];
+      const ws = new Ctor(base + "/echo", ["b", "a"]);
+      ws.binaryType = "arraybuffer";
+      const timer = setTimeout(() => resolve([...log, "timeout"]), 5000);
+      ws.onopen = () => {
+        log.push(`open rs=${ws.readyState} protocol=${ws.protocol} ext=${ws.extensions}`);
+        ws.send("héllo");
+        ws.send(new Uint8Array([1, 2, 3]));
+      };
+      ws.onmessage = (e: any) => {
+        log.push(`message ${typeof e.data === "string" ? e.data : `ab${e.data.byteLength}`} origin=${e.origin === new URL(base).origin.replace("http", "ws")}`);
+        if (typeof e.data !== "string") {
+          ws.close(4000, "done ✓");
+          log.push(`after close() rs=${ws.readyState}`);
+        }
+      };
+      ws.onerror = () => log.push(`error rs=${ws.readyState}`);
+      ws.onclose = (e: any) => {
+        clearTimeout(timer);
+        log.push(`close rs=${ws.readyState} ${e.code} clean=${e.wasClean}`);
+        resolve(log);
+      };
+    }),
+  "server sends five messages and closes at once": (Ctor, base) => record(Ctor, base + "/burst"),
+  "server closes with no status code": (Ctor, base) => record(Ctor, base + "/no-code"),
+  "server drops TCP without a close frame": (Ctor, base) => record(Ctor, base + "/terminate"),
+  "server sends invalid UTF-8": (Ctor, base) => record(Ctor, base + "/bad-utf8"),
+  "server sends a masked frame": (Ctor, base) => record(Ctor, base + "/masked"),
+  "server refuses the handshake with 403": (Ctor, base) => record(Ctor, base + "/reject"),
+  "server selects a subprotocol that was not offered": (Ctor, base) => record(Ctor, base + "/wrong-protocol"),
+  "close() while CONNECTING": (Ctor, base) =>
+    new Promise((resolve) => {
+      const log: string[] = [];
+      const ws = new Ctor(base + "/echo");
+      const timer = setTimeout(() => resolve([...log, "timeout"]), 5000);
+      ws.onopen = () => log.push("open");
+      ws.onerror = () => log.push(`error rs=${ws.readyState}`);
+      ws.onclose = (e: any) => {
+        clearTimeout(timer);
+        log.push(`close rs=${ws.readyState} ${e.code} clean=${e.wasClean} reason=${e.reason}`);
+        resolve(log);
+      };
+      ws.close();
+      log.push(`after close() rs=${ws.readyState}`);
+    }),
+  "bufferedAmount after close()": (Ctor, base) =>
+    new Promise((resolve) => {
+      const log: string[] = [];
+      const ws = new Ctor(base + "/echo");
+      const timer = setTimeout(() => resolve([...log, "timeout"]), 5000);
+      ws.onopen = () => {
+        ws.close();
+        ws.send("12345");
+        ws.send(new Uint8Array(7));
+        ws.send("é");
+        log.push(`closing buffered=${ws.bufferedAmount}`);
+      };
+      ws.onclose = () => {
+        clearTimeout(timer);
+        ws.send(new ArrayBuffer(10));
+        log.push(`closed buffered=${ws.bufferedAmount}`);
+        resolve(log);
+      };
+    }),
+  "exceptions": async (Ctor, base) => {
+    const log: string[] = [];
+    const name = (f: () => unknown): string => {
+      try {
+        f();
+        return "ok";
+      } catch (e: any) {
+        return e.name;
+      }
+    };
+    const wsUrl = base.replace("http", "ws") + "/echo";
+    for (const u of ["ftp://x/", "ws://x/#", "ws://x/#f", "http://[::1", "wss://x:99999/"]) log.push(`new ${u}: ${name(() => new Ctor(u).close())}`);
+    for (const p of [[""], ["a", "A"], ["a b"], ["a,b"], ["ok"], []]) log.push(`protocols ${JSON.stringify(p)}: ${name(() => new Ctor(wsUrl, p).close())}`);
+    const ws = new Ctor(wsUrl);
+    log.push(`send while connecting: ${name(() => ws.send("x"))}`);
+    for (const c of [0, 999, 1001, 2999, 5000, 65536 + 1000, NaN, -1, 2999.6]) log.push(`close(${c}): ${name(() => ws.close(c))}`);
+    log.push(`close(1000, 124 bytes): ${name(() => ws.close(1000, "x".repeat(124)))}`);
+    log.push(`binaryType default ${ws.binaryType}`);
+    (ws as any).binaryType = "bogus";
+    log.push(`binaryType after bogus ${ws.binaryType}`);
+    log.push(`constants ${ws.CONNECTING}${ws.OPEN}${ws.CLOSING}${ws.CLOSED} ${Ctor.CLOSED} own=${Object.hasOwn(ws, "OPEN")}`);
+    await new Promise<void>((r) => {
+      ws.onclose = () => r();
+      setTimeout(r, 5000);
+    });
+    return log;
+  },
+};
+
+/** The common shape: record every event of one connection until close. */
+function record(Ctor: typeof WebSocket, url: string): Promise<string[]> {
+  // Inlined into each scenario's serialized source by the browser side (see below).
+  return new Promise((resolve) => {
+    const log: string[] = [];
+    const ws = new Ctor(url.replace(/^http/, "ws"), url.endsWith("/wrong-protocol") ? ["a"] : []);
+    ws.binaryType = "arraybuffer";
+    const timer = setTimeout(() => resolve([...log, "timeout"]), 5000);
+    ws.onopen = () => log.push(`open rs=${ws.readyState}`);
+    ws.onmessage = (e: any) => log.push(`message ${typeof e.data === "string" ? e.data : `ab${e.data.byteLength}`} rs=${ws.readyState}`);
+    ws.onerror = () => log.push(`error rs=${ws.readyState}`);
+    ws.onclose = (e: any) => {
+      clearTimeout(timer);
+      log.push(`close rs=${ws.readyState} ${e.code} clean=${e.wasClean} reason=${e.reason}`);
+      resolve(log);
+    };
+  });
+}
+
+let http: Server;
+let wss: WebSocketServer<{ path: string }>;
+let base = "";
+
+function startServers(): Promise<void> {
+  http = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>wsx parity</title>"));
+  wss = new WebSocketServer<{ path: string }>({
+    server: http,
+    protocols: (offered, req) => (req.url === "/wrong-protocol" ? "z" : (offered.find((p) => p === "a") ?? "")),
+    upgrade(req) {
+      if (req.url === "/reject") throw new HandshakeError(403, "no");
+      return { path: req.url ?? "" };
+    },
+    open(ws) {
+      switch (ws.data.path) {
+        case "/burst":
+          for (let i = 0; i < 5; i++) ws.send(`m${i}`);
+          ws.close(4001, "bye ✓");
+          break;
+        case "/no-code":
+          ws.transport.close(0, "");
+          break;
+        case "/terminate":
+          ws.terminate();
+          break;
+        case "/bad-utf8":
+          ws.transport.sendRaw(Buffer.from([0x81, 0x02, 0xc3, 0x28]));
+          break;
+        case "/masked":
+          ws.transport.sendRaw(Buffer.from([0x81, 0x81, 1, 2, 3, 4, 0x60]));
+          break;
+      }
+    },
+    message: (ws, data, isBinary) => void ws.send(data, isBinary),
+  });
+  return new Promise((r) =>
+    http.listen(0, "127.0.0.1", () => {
+      base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+      r();
+    }),
+  );
+}
+
+const chromiumSkip = await skipUnless("chromium");
+
+describe("wsx client and Chromium observe the same things", { skip: chromiumSkip }, () => {
+  let browser: any;
+  let page: any;
+  before(async () => {
+    await startServers();
+    browser = await launchChromium();
+    page = await browser.newPage();
+    // Loaded from http://127.0.0.1 (Chromium's Local Network Access allows loopback from it).
+    await page.goto(base + "/");
+  });
+  after(async () => {
+    await browser?.close();
+    await wss.close();
+    http.closeAllConnections();
+    await new Promise<void>((r) => http.close(() => r()));
+  });
+
+  for (const [name, scenario] of Object.entries(scenarios)) {
+    test(name, async () => {
+      const source = scenario.toString();
+      // The browser gets the scenario and the record() helper as source text.
+      const inBrowser: string[] = await page.evaluate(
+        async ([src, rec, b]: [string, string, string]) => {
+          const record = (0, eval)(`(${rec})`);
+          (globalThis as any).record = record;
+          const fn = (0, eval)(`(${src})`);
+          return fn(WebSocket, b);
+        },
+        [source, record.toString(), base],
+      );
+      const inNode = await scenario(WebSocket, base);
+      assert.ok(!inBrowser.includes("timeout"), `the browser run finished: ${inBrowser.join(" | ")}`);
+      assert.deepEqual(inNode, inBrowser);
+    });
+  }
+});

@@ -1,0 +1,132 @@
+// The output queue: frames framed at send time into shared segments (RFC 6455 §5.2),
+// masked on the client side (§5.3), with the caller's buffers free for reuse after send.
+import assert from "node:assert/strict";
+import { randomFillSync } from "node:crypto";
+import { describe, test } from "node:test";
+import { FIN, RSV1 } from "../../src/protocol/frame.js";
+import { Opcode } from "../../src/protocol/opcode.js";
+import { OutputQueue } from "../../src/protocol/output-queue.js";
+import { parseWireFrames } from "./wire-frames.js";
+
+
+describe("OutputQueue (server role: unmasked)", () => {
+  test("small frames sent in a burst leave as one contiguous buffer, in order", () => {
+    const q = new OutputQueue(null);
+    // 60 frames of at most 12 bytes fit the first 1 KiB segment.
+    for (let i = 0; i < 60; i++) q.pushFrame(FIN | Opcode.Text, `message ${i}`);
+    q.pushFrame(FIN | Opcode.Binary, Buffer.from([1, 2, 3]));
+    const out = q.take();
+    assert.ok(Buffer.isBuffer(out), "one buffer");
+    const frames = parseWireFrames(out);
+    assert.equal(frames.length, 61);
+    frames.slice(0, 60).forEach((f, i) => assert.ok(f.fin && f.opcode === 1 && f.maskKey === null && f.payload.toString() === `message ${i}`));
+    assert.deepEqual([...frames[60].payload], [1, 2, 3]);
+    assert.equal(q.length, 0);
+    assert.equal(q.take(), null);
+  });
+
+  test("length counts header and payload bytes exactly", () => {
+    const q = new OutputQueue(null);
+    q.pushFrame(FIN | Opcode.Text, "abc"); // 2 + 3
+    q.pushFrame(FIN | Opcode.Binary, Buffer.alloc(200)); // 4 + 200
+    q.pushFrame(FIN | Opcode.Binary, Buffer.alloc(70_000)); // 10 + 70000
+    assert.equal(q.length, 5 + 204 + 70_010);
+    const out = q.take();
+    const total = out === null ? 0 : Buffer.isBuffer(out) ? out.length : out.reduce((n, b) => n + b.length, 0);
+    assert.equal(total, 5 + 204 + 70_010);
+  });
+
+  test("a small caller buffer may be reused right after send: it was copied", () => {
+    const q = new OutputQueue(null);
+    const buf = Buffer.from("first");
+    q.pushFrame(FIN | Opcode.Binary, buf);
+    buf.write("XXXXX");
+    q.pushFrame(FIN | Opcode.Binary, buf);
+    assert.deepEqual(parseWireFrames(q.take()).map((f) => f.payload.toString()), ["first", "XXXXX"]);
+  });
+
+  test("payloads at or above COPY_LIMIT are queued by reference, as a separate chunk, in order", () => {
+    const q = new OutputQueue(null);
+    const big = Buffer.alloc(OutputQueue.COPY_LIMIT, 0x42);
+    q.pushFrame(FIN | Opcode.Text, "before");
+    q.pushFrame(FIN | Opcode.Binary, big);
+    q.pushFrame(FIN | Opcode.Text, "after");
+    const out = q.take();
+    assert.ok(Array.isArray(out), "several chunks, to be written corked");
+    assert.ok(out.includes(big), "the large payload is the caller's buffer itself");
+    assert.deepEqual(parseWireFrames(out).map((f) => f.payload.length), [6, OutputQueue.COPY_LIMIT, 5]);
+  });
+
+  test("strings are sent as UTF-8 with their byte length; RSV1 and FIN are kept", () => {
+    const q = new OutputQueue(null);
+    q.pushFrame(RSV1 | Opcode.Text, "€𝄞");
+    q.pushFrame(FIN | Opcode.Continuation, "ü".repeat(100));
+    const frames = parseWireFrames(q.take());
+    assert.ok(!frames[0].fin && frames[0].rsv1 && frames[0].opcode === 1);
+    assert.equal(frames[0].payload.toString(), "€𝄞");
+    assert.ok(frames[1].fin && !frames[1].rsv1 && frames[1].opcode === 0);
+    assert.equal(frames[1].payload.length, 200);
+  });
+
+  test("segments grow past the first one without losing or reordering bytes", () => {
+    const q = new OutputQueue(null);
+    const sizes = [1000, 1, 5000, 125, 126, 8191, 3, 60_000, 2];
+    for (const [i, size] of sizes.entries()) q.pushFrame(FIN | Opcode.Binary, Buffer.alloc(size, i));
+    const frames = parseWireFrames(q.take());
+    assert.deepEqual(frames.map((f) => f.payload.length), sizes);
+    frames.forEach((f, i) => assert.ok(f.payload.every((b) => b === i), `frame ${i} content`));
+  });
+
+  test("pushRaw queues complete frames as given, small ones copied", () => {
+    const q = new OutputQueue(null);
+    const raw = Buffer.from([0x81, 0x02, 0x68, 0x69]);
+    q.pushRaw(raw);
+    raw[2] = 0; // the small raw frame was copied
+    q.pushFrame(FIN | Opcode.Text, "x");
+    assert.deepEqual(parseWireFrames(q.take()).map((f) => f.payload.toString()), ["hi", "x"]);
+  });
+
+  test("clear() drops everything", () => {
+    const q = new OutputQueue(null);
+    q.pushFrame(FIN | Opcode.Text, "x");
+    q.pushFrame(FIN | Opcode.Binary, Buffer.alloc(OutputQueue.COPY_LIMIT));
+    q.clear();
+    assert.equal(q.length, 0);
+    assert.equal(q.take(), null);
+  });
+});
+
+describe("OutputQueue (client role: masked, RFC 6455 §5.3)", () => {
+  test("every frame is masked, unmasks to the payload, and the caller's buffer is untouched", () => {
+    const q = new OutputQueue(randomFillSync);
+    const payloads = [Buffer.alloc(0), Buffer.from("hi"), Buffer.alloc(100, 9), Buffer.alloc(OutputQueue.COPY_LIMIT + 5, 0x33), Buffer.alloc(70_000, 0x44)];
+    const copies = payloads.map((p) => Buffer.from(p));
+    for (const p of payloads) q.pushFrame(FIN | Opcode.Binary, p);
+    q.pushFrame(FIN | Opcode.Text, "text ✓");
+    const frames = parseWireFrames(q.take());
+    assert.equal(frames.length, payloads.length + 1);
+    frames.forEach((f) => assert.ok(f.maskKey !== null, "MASK bit set"));
+    payloads.forEach((p, i) => {
+      assert.ok(frames[i].payload.equals(copies[i]), `payload ${i} round-trips`);
+      assert.ok(p.equals(copies[i]), `caller buffer ${i} was not masked in place`);
+    });
+    assert.equal(frames.at(-1)!.payload.toString(), "text ✓");
+  });
+
+  test("each frame gets its own key (keys come from the mask source, shared by all connections)", () => {
+    const q = new OutputQueue(randomFillSync);
+    for (let i = 0; i < 10; i++) q.pushFrame(FIN | Opcode.Text, "same");
+    const frames = parseWireFrames(q.take());
+    const keys = frames.map((f) => f.maskKey!.toString("hex"));
+    assert.equal(new Set(keys).size, 10, `keys: ${keys.join(" ")}`);
+    frames.forEach((f) => assert.equal(f.payload.toString(), "same"));
+  });
+
+  test("the key on the wire is the key applied: a zero payload goes out as the key repeated", () => {
+    const q = new OutputQueue(randomFillSync);
+    q.pushFrame(FIN | Opcode.Binary, Buffer.alloc(16, 0));
+    const out = q.take() as Buffer;
+    const key = out.subarray(2, 6);
+    for (let i = 0; i < 16; i++) assert.equal(out[6 + i], key[i & 3], `byte ${i}`);
+  });
+});

@@ -84,6 +84,10 @@ export interface WebSocketServerOptions<T = undefined> extends ServerHandlers<T>
   handshakeTimeout?: number;
   /** Time to wait for the peer's close frame and TCP close before destroying the socket (ms). Default 5000. */
   closeTimeout?: number;
+  /** Largest request head (request line and headers) on a server wsx creates, in bytes; larger ones get 431. Default 16 KiB. */
+  maxHeaderBytes?: number;
+  /** Most request headers a handshake may carry; more get 431. Default 100. */
+  maxHeaderCount?: number;
   /** Largest number of open connections; further handshakes get 503. Default: unlimited. */
   maxConnections?: number;
   /** Largest number of handshakes waiting on the `upgrade` hook; further ones get 503. Default 1000. */
@@ -104,6 +108,8 @@ export interface ResolvedOptions {
   autoPong: boolean;
   handshakeTimeout: number;
   closeTimeout: number;
+  maxHeaderBytes: number;
+  maxHeaderCount: number;
   maxConnections: number;
   maxPendingHandshakes: number;
 }
@@ -118,6 +124,8 @@ export const DEFAULTS: ResolvedOptions = {
   autoPong: true,
   handshakeTimeout: 10_000,
   closeTimeout: 5_000,
+  maxHeaderBytes: 16 * 1024,
+  maxHeaderCount: 100,
   maxConnections: Infinity,
   maxPendingHandshakes: 1000,
 };
@@ -129,7 +137,7 @@ export function resolveOptions(options: WebSocketServerOptions<unknown>): Resolv
     const v = (options as Record<string, unknown>)[key];
     if (v !== undefined) (r as unknown as Record<string, unknown>)[key] = v;
   }
-  for (const key of ["maxPayload", "maxBackpressure", "idleTimeout", "handshakeTimeout", "closeTimeout", "maxConnections", "maxPendingHandshakes"] as const) {
+  for (const key of ["maxPayload", "maxBackpressure", "idleTimeout", "handshakeTimeout", "closeTimeout", "maxHeaderBytes", "maxHeaderCount", "maxConnections", "maxPendingHandshakes"] as const) {
     const v = r[key];
     if (typeof v !== "number" || Number.isNaN(v) || v < 0) throw new RangeError(`option ${key} must be a non-negative number`);
   }

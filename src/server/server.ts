@@ -131,7 +131,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       // Node checks header/request timeouts on an interval (30 s by default): make it a
       // fraction of the handshake timeout so slow handshakes are dropped near their deadline.
       const checkEvery = Math.max(100, Math.min(1000, Math.floor(this.options.handshakeTimeout / 4)));
-      const server = (options.server as HttpServer | undefined) ?? createServer({ connectionsCheckingInterval: checkEvery }, onOwnServerRequest);
+      const server = (options.server as HttpServer | undefined) ?? createServer({ connectionsCheckingInterval: checkEvery, maxHeaderSize: this.options.maxHeaderBytes }, onOwnServerRequest);
       this.httpServer = server;
       this.ownServer = options.server === undefined;
       let list = attached.get(server);
@@ -193,6 +193,10 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", swallow);
     if (this.closing !== null) return abortHandshake(socket, new HandshakeError(503, "server is shutting down"), this.options.closeTimeout);
+    // A header count limit (node:http only truncates past its maxHeadersCount, 2000).
+    if (req.rawHeaders.length / 2 > this.options.maxHeaderCount) {
+      return abortHandshake(socket, new HandshakeError(431, "too many request headers"), this.options.closeTimeout);
+    }
     let request: UpgradeRequest;
     try {
       request = validateUpgradeRequest(req.method, req.httpVersion, req.headers);

@@ -135,6 +135,30 @@ describe("header floods", () => {
   });
 });
 
+describe("header limits", () => {
+  test("more than maxHeaderCount headers (within the byte limit) get 431; at the limit they pass", async () => {
+    const server = await startEchoServer({ maxHeaderCount: 20 });
+    const base = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    const extra = (n: number): string => Array.from({ length: n }, (_, i) => `X-${i}: v\r\n`).join("");
+    const over = await exchange(server.port, base + extra(16) + "\r\n"); // 5 + 16 = 21 headers
+    assert.match(over.head, /^HTTP\/1\.1 431/);
+    over.socket.destroy();
+    const at = await exchange(server.port, base + extra(15) + "\r\n"); // 20 headers
+    assert.match(at.head, /^HTTP\/1\.1 101/);
+    at.socket.destroy();
+    await server.close();
+  });
+
+  test("a request head over maxHeaderBytes gets 431", async () => {
+    const server = await startEchoServer({ maxHeaderBytes: 4096 });
+    const { head, socket } = await exchange(server.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ${"p".repeat(5000)}\r\n\r\n`);
+    assert.match(head, /^HTTP\/1\.1 431/);
+    socket.destroy();
+    await stillServes(server);
+    await server.close();
+  });
+});
+
 describe("oversized messages", () => {
   test("a 64 MiB message against a 1 MiB limit: 1009 at the header, and memory does not grow with it", async () => {
     const server = await startEchoServer({ maxPayload: 1024 * 1024 });

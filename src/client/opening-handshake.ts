@@ -75,9 +75,16 @@ export function openingHandshake(
       }
       const common = { host, port, path: url.pathname + url.search, headers, agent: false as const, setHost: false };
       const createConnection = socket === undefined ? undefined : () => socket as Socket;
-      req = secure
-        ? httpsRequest({ ...common, ...tls, ...(createConnection ? { createConnection } : {}) })
-        : httpRequest({ ...common, ...(createConnection ? { createConnection } : {}) });
+      try {
+        req = secure
+          ? httpsRequest({ ...common, ...tls, ...(createConnection ? { createConnection } : {}) })
+          : httpRequest({ ...common, ...(createConnection ? { createConnection } : {}) });
+      } catch (err) {
+        // e.g. a header value with a line break: fail, never throw from a callback.
+        socket?.destroy();
+        fail(err as Error);
+        return;
+      }
       req.once("upgrade", (res: IncomingMessage, upgraded: Socket, head: Buffer) => {
         if (settled) {
           upgraded.destroy();
@@ -107,6 +114,7 @@ export function openingHandshake(
       send();
     } else {
       tunnel(proxy, host, port, timeoutMs).then((raw) => {
+        if (settled) return void raw.destroy();
         if (!secure) return send(raw);
         const secured = tlsConnect({ socket: raw, ...tls, servername: tls.servername });
         secured.once("secureConnect", () => send(secured));

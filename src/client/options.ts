@@ -1,5 +1,6 @@
 /** Node-only options of the client `WebSocket` (the third constructor argument). */
 import type { PerMessageDeflateOptions } from "../protocol/extensions/permessage-deflate.js";
+import { DEFAULTS as SERVER_DEFAULTS } from "../server/options.js";
 
 /** Options of `new WebSocket(url, protocols, options)`; times in ms, sizes in bytes. */
 export interface WebSocketOptions {
@@ -36,9 +37,9 @@ export interface WebSocketOptions {
   passphrase?: string;
 }
 
-/** Client defaults. */
-export const CLIENT_DEFAULTS = {
-  handshakeTimeout: 10_000,
-  maxPayload: 16 * 1024 * 1024,
-  closeTimeout: 5_000,
-} as const;
+/** Client defaults: the same limits and times as the server's. */
+export const CLIENT_DEFAULTS: { readonly handshakeTimeout: number; readonly maxPayload: number; readonly closeTimeout: number } = {
+  handshakeTimeout: SERVER_DEFAULTS.handshakeTimeout,
+  maxPayload: SERVER_DEFAULTS.maxPayload,
+  closeTimeout: SERVER_DEFAULTS.closeTimeout,
+};

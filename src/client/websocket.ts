@@ -50,6 +50,17 @@ export function clientFailure(ws: WebSocket): Error | null {
  * A WebSocket client with the browser's API: `new WebSocket(url, protocols)`, `send`,
  * `close`, `readyState`, `bufferedAmount`, `binaryType`, and the open/message/error/close
  * events. A third, Node-only argument takes {@link WebSocketOptions}.
+ *
+ * Events follow the WHATWG WebSockets Standard: `error` fires only when the connection is
+ * failed (a refused or wrong handshake, a protocol violation by the server, close() while
+ * connecting), always followed by `close` with code 1006; a connection that merely drops
+ * closes with 1006 and no `error`, as in browsers.
+ *
+ * @example
+ * const ws = new WebSocket("wss://example.com/chat", ["chat.v1"]);
+ * ws.binaryType = "arraybuffer";
+ * ws.onmessage = (e) => console.log(e.data);
+ * ws.onopen = () => ws.send("hello");
  */
 export class WebSocket extends EventTarget {
   // WHATWG: the readyState constants; WebIDL puts them, read-only, on the interface object

@@ -87,6 +87,36 @@ describe("handshake failures: error, then close 1006", () => {
     assert.deepEqual(r.log, ["error", "close:1006"]);
   });
 
+  test("an invalid request header (a line break in a value): error, then close 1006", async () => {
+    const server = await startRawServer((key, socket) => socket.write(switchingProtocols(key)));
+    try {
+      const ws = new WebSocket(server.url, [], { headers: { "x-bad": "a\r\nInjected: yes" } });
+      const r = record(ws);
+      await r.closed;
+      assert.deepEqual(r.log, ["error", "close:1006"]);
+      assert.equal(server.sockets.length, 0, "nothing was sent");
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("extra headers and the origin option are sent", async () => {
+    let head = "";
+    const server = await startRawServer((key, socket) => socket.end(switchingProtocols(key)));
+    server.onHead = (h) => (head = h);
+    try {
+      const ws = new WebSocket(server.url, [], { headers: { "X-Token": "t1" }, origin: "https://app.example" });
+      await record(ws).closed;
+      assert.match(head, /^x-token: t1\r$/im);
+      assert.match(head, /^origin: https:\/\/app\.example\r$/im);
+      assert.match(head, /^sec-websocket-version: 13\r$/im);
+      assert.match(head, /^sec-websocket-key: [A-Za-z0-9+/]{22}==\r$/im);
+      assert.match(head, /^GET \/ HTTP\/1\.1\r$/m);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("nothing was thrown into the event loop", () => {
     process.removeListener("uncaughtException", onUncaught);
     assert.deepEqual(uncaught, []);

@@ -111,6 +111,8 @@ export async function startWsxServer(options: Partial<WebSocketServerOptions<any
 /** A hand-written server (node:net) for answers no real server would give. */
 export interface RawServer {
   url: string;
+  /** Called with each request head as received (set it to look at the request). */
+  onHead: (head: string) => void;
   /** Sockets accepted so far. */
   sockets: Socket[];
   close(): Promise<void>;
@@ -132,6 +134,7 @@ export function switchingProtocols(key: string, extra = ""): string {
  */
 export async function startRawServer(answer: (key: string, socket: Socket) => void): Promise<RawServer> {
   const sockets: Socket[] = [];
+  const raw: RawServer = { url: "", onHead: () => {}, sockets, close: async () => {} };
   const server: Server = createServer((socket) => {
     sockets.push(socket);
     socket.on("error", () => {});
@@ -140,20 +143,19 @@ export async function startRawServer(answer: (key: string, socket: Socket) => vo
       head += d.toString("latin1");
       if (!head.includes("\r\n\r\n")) return;
       socket.removeListener("data", onData);
+      raw.onHead(head);
       answer(/^sec-websocket-key: *(\S+)/im.exec(head)?.[1] ?? "", socket);
     };
     socket.on("data", onData);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    sockets,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
+  raw.url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  raw.close = () =>
+    new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r());
+    });
+  return raw;
 }
 
 /** An unmasked server frame (RFC 6455 §5.2) with FIN set. */

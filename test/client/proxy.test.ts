@@ -120,6 +120,26 @@ describe("HTTP CONNECT proxy", () => {
     }
   });
 
+  test("an invalid request header through the proxy: error, then close 1006 (nothing thrown)", async () => {
+    const server = await startWsxServer();
+    const proxy = await startProxy();
+    const rejections: unknown[] = [];
+    const onRejection = (err: unknown): void => void rejections.push(err);
+    process.on("unhandledRejection", onRejection);
+    try {
+      const ws = new WebSocket(server.url, [], { proxy: proxy.url, headers: { "x-bad": "a\nb" } });
+      const r = record(ws);
+      await r.closed;
+      assert.deepEqual(r.log, ["error", "close:1006"]);
+      await new Promise((res) => setTimeout(res, 20));
+      assert.deepEqual(rejections, []);
+    } finally {
+      process.removeListener("unhandledRejection", onRejection);
+      await proxy.close();
+      await server.close();
+    }
+  });
+
   test("proxy: 'env' uses HTTP_PROXY and honours NO_PROXY; without it no proxy is used", async () => {
     const server = await startWsxServer();
     const proxy = await startProxy();

@@ -34,13 +34,13 @@ const controlArb = fc.record({
 const messageArb: fc.Arbitrary<ModelMessage> = fc.oneof(
   fc.record({
     binary: fc.constant(true),
-    payload: fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b)),
+    payload: fc.uint8Array({ maxLength: 600, size: "large" }).map((b) => Buffer.from(b)),
     cuts: fc.array(fc.nat({ max: 600 }), { maxLength: 4 }),
     controls: fc.array(controlArb, { maxLength: 2 }),
   }),
   fc.record({
     binary: fc.constant(false),
-    payload: fc.string({ unit: "grapheme", maxLength: 80 }).map((s) => Buffer.from(s, "utf8")),
+    payload: fc.string({ unit: "grapheme", maxLength: 80, size: "large" }).map((s) => Buffer.from(s, "utf8")),
     cuts: fc.array(fc.nat({ max: 400 }), { maxLength: 4 }),
     controls: fc.array(controlArb, { maxLength: 2 }),
   }),
@@ -48,7 +48,7 @@ const messageArb: fc.Arbitrary<ModelMessage> = fc.oneof(
 
 /** A whole stream: messages, optionally ended by a close frame. */
 const streamArb = fc.record({
-  messages: fc.array(messageArb, { maxLength: 5 }),
+  messages: fc.array(messageArb, { maxLength: 5, size: "medium" }),
   close: fc.option(fc.record({ code: fc.constantFrom(1000, 1001, 3000, 4999), reason: fc.string({ unit: "grapheme-ascii", maxLength: 30 }) }), { nil: undefined }),
 });
 
@@ -95,9 +95,10 @@ function expectedEvents(stream: Stream, maxPayload: number): unknown[] {
         out.push({ type: "error", code: 1009 });
         return out;
       }
+      // The message is reported at its final fragment, before the control frames sent after it.
+      if (i === pieces.length - 1) out.push({ type: "message", data: m.payload.toString("hex"), isBinary: m.binary, compressed: false });
       for (const c of m.controls) if (c.after % pieces.length === i) out.push({ type: c.opcode === 9 ? "ping" : "pong", data: c.payload.toString("hex") });
     }
-    out.push({ type: "message", data: m.payload.toString("hex"), isBinary: m.binary, compressed: false });
   }
   if (stream.close !== undefined) out.push({ type: "close", code: stream.close.code, reason: stream.close.reason });
   return out;
@@ -109,7 +110,8 @@ type Mutation =
   | { kind: "set"; at: number; value: number }
   | { kind: "truncate"; at: number }
   | { kind: "insert"; at: number; bytes: Uint8Array }
-  | { kind: "length"; at: number; value: number };
+  | { kind: "length"; at: number; value: number }
+  | { kind: "head"; bit: number };
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), bit: fc.nat({ max: 7 }) }),
@@ -118,12 +120,18 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 12 }) }),
   // A forged 7-bit length or length marker (126/127) in a second header byte.
   fc.record({ kind: fc.constant("length" as const), at: fc.nat(), value: fc.constantFrom(0, 1, 125, 126, 127, 0xfe, 0xff) }),
+  // FIN, RSV1-3 or an opcode bit of the first frame (RFC 6455 §5.2).
+  fc.record({ kind: fc.constant("head" as const), bit: fc.nat({ max: 7 }) }),
 );
 
 function mutate(bytes: Buffer, mutations: readonly Mutation[]): Buffer {
   let b = Buffer.from(bytes);
   for (const m of mutations) {
     if (b.length === 0 && m.kind !== "insert") continue;
+    if (m.kind === "head") {
+      b[0] ^= 1 << m.bit;
+      continue;
+    }
     const at = m.at % Math.max(1, b.length);
     if (m.kind === "flip") b[at] ^= 1 << m.bit;
     else if (m.kind === "set" || m.kind === "length") b[at] = m.value;
@@ -155,7 +163,7 @@ function feedBounded(chunks: Buffer[], options: FeedOptions & { maxPayload: numb
 }
 
 /** The invariants every outcome must satisfy. */
-function checkOutcome(events: readonly ReceiverEvent[], maxPayload: number): void {
+function checkOutcome(events: readonly ReceiverEvent[], maxPayload: number, allowRsv1: boolean): void {
   const terminal = events.filter((e) => e.type === "error" || e.type === "close");
   assert.ok(terminal.length <= 1, `at most one close or error, got ${JSON.stringify(withoutOffsets(events))}`);
   if (terminal.length === 1) assert.equal(events.at(-1), terminal[0], "nothing after a close or an error");
@@ -163,6 +171,8 @@ function checkOutcome(events: readonly ReceiverEvent[], maxPayload: number): voi
     if (e.type === "error") assert.ok(FAILURE_CODES.has(e.code), `defined close code, got ${e.code}`);
     if (e.type === "message") {
       assert.ok(e.data.length <= maxPayload, "a message never exceeds maxPayload");
+      // RFC 6455 §5.2: RSV1 without a negotiated extension never yields a message.
+      if (!allowRsv1) assert.equal(e.compressed, false, "a compressed message without an extension");
       if (!e.isBinary && !e.compressed) assert.ok(Buffer.from(e.data.toString("utf8"), "utf8").equals(e.data), "text is valid UTF-8");
     }
     if (e.type === "ping" || e.type === "pong") assert.ok(e.data.length <= 125, "control payload ≤ 125 bytes");
@@ -200,7 +210,7 @@ describe("fuzz: the receiver", () => {
           const bytes = mutate(encodeStream(stream, isServer, maskSeed), mutations);
           const options = { isServer, maxPayload, allowRsv1: false };
           const whole = feedBounded([bytes], options);
-          checkOutcome(whole, maxPayload);
+          checkOutcome(whole, maxPayload, false);
           const split = feedBounded(splitAt(bytes, cuts.map((c) => c % (bytes.length + 1))), options);
           assert.deepEqual(withoutOffsets(split), withoutOffsets(whole));
           if (bytes.length <= 2048) assert.deepEqual(withoutOffsets(feedBytewise(bytes, options)), withoutOffsets(whole));
@@ -212,11 +222,11 @@ describe("fuzz: the receiver", () => {
 
   test("random bytes in either role, with or without RSV1 allowed: never throws, one defined outcome", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 600 }), fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 300 }), splitsArb, (data, isServer, allowRsv1, maxPayload, cuts) => {
+      fc.property(fc.uint8Array({ maxLength: 600, size: "large" }), fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 300 }), splitsArb, (data, isServer, allowRsv1, maxPayload, cuts) => {
         const bytes = Buffer.from(data);
         const options = { isServer, maxPayload, allowRsv1 };
         const whole = feedBounded([bytes], options);
-        checkOutcome(whole, maxPayload);
+        checkOutcome(whole, maxPayload, allowRsv1);
         assert.deepEqual(withoutOffsets(feedBytewise(bytes, options)), withoutOffsets(whole));
         assert.deepEqual(withoutOffsets(feedBounded(splitAt(bytes, cuts.map((c) => c % (bytes.length + 1))), options)), withoutOffsets(whole));
       }),

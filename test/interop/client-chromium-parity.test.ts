@@ -2,6 +2,11 @@
 // Chromium (its native WebSocket) and in Node with the wsx client, against the same wsx
 // server; what each observes (events in order, readyState at each, close codes, exception
 // names, bufferedAmount) must be identical.
+//
+// Two known Chromium deviations from the standard are left out (wsx follows the standard,
+// as undici does; see test/client/whatwg-api.test.ts): Chromium accepts protocols that
+// differ only in case (["a", "A"]; WPT Create-protocols-repeated-case-insensitive expects a
+// SyntaxError), and does not apply WebIDL [Clamp] rounding to close()'s code (2999.6).
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,7 +23,7 @@ import { skipUnless } from "../helpers/components.js";
  */
 type Scenario = (Ctor: typeof WebSocket, base: string) => Promise<string[]>;
 
-/** Opens `path`, records events until close (at most 5 s), running `act` at each event. */
+/** The scenarios, by name; each logs what it observes, waiting at most 5 s for close. */
 const scenarios: Record<string, Scenario> = {
   // Echo a text and a binary message, then a client close with a code and reason.
   "echo, then client close": (Ctor, base) =>
@@ -52,7 +57,6 @@ const scenarios: Record<string, Scenario> = {
   "server sends invalid UTF-8": (Ctor, base) => record(Ctor, base + "/bad-utf8"),
   "server sends a masked frame": (Ctor, base) => record(Ctor, base + "/masked"),
   "server refuses the handshake with 403": (Ctor, base) => record(Ctor, base + "/reject"),
-  "server selects a subprotocol that was not offered": (Ctor, base) => record(Ctor, base + "/wrong-protocol"),
   "close() while CONNECTING": (Ctor, base) =>
     new Promise((resolve) => {
       const log: string[] = [];
@@ -99,29 +103,36 @@ const scenarios: Record<string, Scenario> = {
     };
     const wsUrl = base.replace("http", "ws") + "/echo";
     for (const u of ["ftp://x/", "ws://x/#", "ws://x/#f", "http://[::1", "wss://x:99999/"]) log.push(`new ${u}: ${name(() => new Ctor(u).close())}`);
-    for (const p of [[""], ["a", "A"], ["a b"], ["a,b"], ["ok"], []]) log.push(`protocols ${JSON.stringify(p)}: ${name(() => new Ctor(wsUrl, p).close())}`);
+    for (const p of [[""], ["a", "a"], ["a b"], ["a,b"], ["ok"], []]) log.push(`protocols ${JSON.stringify(p)}: ${name(() => new Ctor(wsUrl, p).close())}`);
     const ws = new Ctor(wsUrl);
     log.push(`send while connecting: ${name(() => ws.send("x"))}`);
-    for (const c of [0, 999, 1001, 2999, 5000, 65536 + 1000, NaN, -1, 2999.6]) log.push(`close(${c}): ${name(() => ws.close(c))}`);
+    for (const c of [0, 999, 1001, 2999, 5000, 65536 + 1000, NaN, -1, Infinity]) log.push(`close(${c}): ${name(() => ws.close(c))}`);
     log.push(`close(1000, 124 bytes): ${name(() => ws.close(1000, "x".repeat(124)))}`);
     log.push(`binaryType default ${ws.binaryType}`);
     (ws as any).binaryType = "bogus";
     log.push(`binaryType after bogus ${ws.binaryType}`);
     log.push(`constants ${ws.CONNECTING}${ws.OPEN}${ws.CLOSING}${ws.CLOSED} ${Ctor.CLOSED} own=${Object.hasOwn(ws, "OPEN")}`);
+    ws.close();
+    log.push(`after close() rs=${ws.readyState}`);
     await new Promise<void>((r) => {
-      ws.onclose = () => r();
-      setTimeout(r, 5000);
+      const timer = setTimeout(r, 5000);
+      ws.onclose = () => {
+        clearTimeout(timer);
+        r();
+      };
     });
     return log;
   },
 };
 
-/** The common shape: record every event of one connection until close. */
+/**
+ * The common scenario: record every event of one connection to `url` until close. In the
+ * browser it is installed as a global from its source text before a scenario runs.
+ */
 function record(Ctor: typeof WebSocket, url: string): Promise<string[]> {
-  // Inlined into each scenario's serialized source by the browser side (see below).
   return new Promise((resolve) => {
     const log: string[] = [];
-    const ws = new Ctor(url.replace(/^http/, "ws"), url.endsWith("/wrong-protocol") ? ["a"] : []);
+    const ws = new Ctor(url.replace(/^http/, "ws"));
     ws.binaryType = "arraybuffer";
     const timer = setTimeout(() => resolve([...log, "timeout"]), 5000);
     ws.onopen = () => log.push(`open rs=${ws.readyState}`);
@@ -143,7 +154,7 @@ function startServers(): Promise<void> {
   http = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>wsx parity</title>"));
   wss = new WebSocketServer<{ path: string }>({
     server: http,
-    protocols: (offered, req) => (req.url === "/wrong-protocol" ? "z" : (offered.find((p) => p === "a") ?? "")),
+    protocols: ["a"],
     upgrade(req) {
       if (req.url === "/reject") throw new HandshakeError(403, "no");
       return { path: req.url ?? "" };

@@ -237,6 +237,11 @@ export class Connection implements ReceiverHandler {
     if (this.output !== null && this.output.length === 0) this.output = null;
   }
 
+  /** The bytes last taken were written out at once: their buffer may be reused. */
+  recycleOutput(): void {
+    this.output?.recycle();
+  }
+
   /** Takes the queued bytes for the transport (see {@link OutputQueue.take}). */
   takeOutput(): Buffer | Buffer[] | null {
     return this.output === null ? null : this.output.take();

@@ -34,6 +34,8 @@ export class OutputQueue {
   private used = 0;
   /** Total bytes queued (all chunks plus the used part of the segment). */
   private total = 0;
+  /** The segment last taken, until recycle() or the next take(). */
+  private spare: Buffer | null = null;
 
   private readonly maskSource: MaskSource | null;
 
@@ -104,6 +106,8 @@ export class OutputQueue {
     if (this.total === 0) return null;
     let tail: Buffer | null = null;
     if (this.segment !== null && this.used > 0) tail = this.segment.subarray(0, this.used);
+    // The segment may be reused once the transport says its bytes were written (recycle()).
+    this.spare = this.chunks === null ? this.segment : null;
     this.segment = null;
     this.used = 0;
     this.total = 0;
@@ -114,10 +118,23 @@ export class OutputQueue {
     return chunks.length === 1 ? chunks[0] : chunks;
   }
 
+  /**
+   * The bytes last taken have been handed to the operating system (the write completed
+   * synchronously): their segment may be filled again instead of allocating a new one.
+   */
+  recycle(): void {
+    if (this.spare !== null && this.segment === null && this.total === 0) {
+      this.segment = this.spare;
+      this.used = 0;
+    }
+    this.spare = null;
+  }
+
   /** Drops everything queued (the connection is gone). */
   clear(): void {
     this.chunks = null;
     this.segment = null;
+    this.spare = null;
     this.used = 0;
     this.total = 0;
   }

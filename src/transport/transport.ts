@@ -285,6 +285,9 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     let ok: boolean;
     if (Buffer.isBuffer(out)) {
       ok = socket.write(out);
+      // Written synchronously (nothing left in the stream): the kernel has the bytes, so the
+      // segment can take the next replies without a new allocation.
+      if (socket.writableLength === 0) this.connection.recycleOutput();
     } else {
       socket.cork();
       for (let i = 0; i < out.length - 1; i++) socket.write(out[i]);

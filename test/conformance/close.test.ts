@@ -22,7 +22,7 @@ describe("conformance: close (RFC 6455 §5.5.1, §7.4)", () => {
   before(async () => {
     server = await startEchoServer();
   });
-  after(() => server.close());
+  after(() => server.stop());
 
   for (const code of VALID) {
     test(`close ${code} with a reason: the code is echoed, the server closes TCP first, the handler sees both`, async (t) => {
@@ -106,7 +106,7 @@ describe("conformance: close (RFC 6455 §5.5.1, §7.4)", () => {
 describe("conformance: close timeout (RFC 6455 §7.1.1)", () => {
   test("a client that never answers the close frame is dropped after closeTimeout; the handler sees 1006", async (t) => {
     const server = await startEchoServer({ closeTimeout: 200 });
-    t.after(() => server.close());
+    t.after(() => server.stop());
     const c = await openClient(t, server.port);
     const ws = await onlyClient(server);
     ws.close(1000, "closing");

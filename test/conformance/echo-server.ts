@@ -21,8 +21,10 @@ export interface EchoServer {
   readonly closes: SeenClose[];
   /** Every `error` handler call, in order. */
   readonly errors: Error[];
-  /** Closes the server (1001 to the clients left) and waits for it. */
+  /** Closes the server (1001 to the clients left, then their close handshakes) and waits for it. */
   close(): Promise<void>;
+  /** Test cleanup: drops every client at once (no handshake to wait for), then closes. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -47,5 +49,9 @@ export async function startEchoServer(options: Partial<WebSocketServerOptions<un
     ...options,
   } as WebSocketServerOptions<unknown>);
   await wss.ready();
-  return { wss, port: wss.port, closes, errors, close: () => wss.close() };
+  const stop = async (): Promise<void> => {
+    for (const ws of wss.clients) ws.terminate();
+    await wss.close();
+  };
+  return { wss, port: wss.port, closes, errors, close: () => wss.close(), stop };
 }

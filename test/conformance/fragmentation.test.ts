@@ -12,7 +12,7 @@ describe("conformance: fragmentation (RFC 6455 §5.4)", () => {
   before(async () => {
     server = await startEchoServer();
   });
-  after(() => server.close());
+  after(() => server.stop());
 
   for (const [kind, opcode] of [["text", Opcode.TEXT], ["binary", Opcode.BINARY]] as const) {
     test(`a ${kind} message in 2 fragments (sent apart) is echoed whole`, async (t) => {

@@ -17,7 +17,7 @@ describe("conformance: framing (RFC 6455 §5.2)", () => {
   before(async () => {
     server = await startEchoServer();
   });
-  after(() => server.close());
+  after(() => server.stop());
 
   for (const size of [0, 1, 125, 126, 127, 65535, 65536, 1 << 20]) {
     test(`text and binary of ${size} bytes are echoed byte-exact with the minimal length form`, async (t) => {

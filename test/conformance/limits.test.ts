@@ -14,7 +14,7 @@ describe("conformance: limits (maxPayload, RFC 6455 §10.4)", () => {
   before(async () => {
     server = await startEchoServer({ maxPayload: LIMIT });
   });
-  after(() => server.close());
+  after(() => server.stop());
 
   test("a message of exactly maxPayload bytes is echoed", async (t) => {
     const c = await openClient(t, server.port);

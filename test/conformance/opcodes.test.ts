@@ -10,7 +10,7 @@ describe("conformance: reserved opcodes (RFC 6455 §5.2)", () => {
   before(async () => {
     server = await startEchoServer();
   });
-  after(() => server.close());
+  after(() => server.stop());
 
   for (const opcode of [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf]) {
     for (const payload of ["", "reserved"]) {

@@ -10,7 +10,7 @@ describe("conformance: ping and pong (RFC 6455 §5.5.2-3)", () => {
   before(async () => {
     server = await startEchoServer();
   });
-  after(() => server.close());
+  after(() => server.stop());
 
   const payloads: Array<[string, Buffer]> = [
     ["empty", Buffer.alloc(0)],
@@ -87,7 +87,7 @@ describe("conformance: ping and pong (RFC 6455 §5.5.2-3)", () => {
   test("with autoPong: false the ping handler sees the ping and no pong is sent", async (t) => {
     const pings: string[] = [];
     const quiet = await startEchoServer({ autoPong: false, ping: (_ws, data) => void pings.push(data.toString()) });
-    t.after(() => quiet.close());
+    t.after(() => quiet.stop());
     const c = await openClient(t, quiet.port);
     c.sendFrame({ opcode: Opcode.PING, payload: "no answer" });
     c.sendText("echo");

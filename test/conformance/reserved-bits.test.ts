@@ -10,7 +10,7 @@ describe("conformance: reserved bits (RFC 6455 §5.2)", () => {
   before(async () => {
     server = await startEchoServer();
   });
-  after(() => server.close());
+  after(() => server.stop());
 
   const combos: Array<Pick<FrameSpec, "rsv1" | "rsv2" | "rsv3">> = [];
   for (let bits = 1; bits < 8; bits++) combos.push({ rsv1: (bits & 4) !== 0, rsv2: (bits & 2) !== 0, rsv3: (bits & 1) !== 0 });

@@ -17,15 +17,26 @@ import { waitUntil } from "./wait.js";
 const UPGRADE_REQUEST = (path = "/", extra = ""): string =>
   `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
 
-/** An http.Server on 127.0.0.1:0, closed at the end of the test. */
-async function httpServer(t: TestContext, handler?: Parameters<typeof createServer>[1]): Promise<{ server: Server; port: number }> {
+/** An http.Server listening on 127.0.0.1:0. */
+async function httpServer(handler?: Parameters<typeof createServer>[1]): Promise<{ server: Server; port: number }> {
   const server = handler === undefined ? createServer() : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
   return { server, port: (server.address() as AddressInfo).port };
+}
+
+/**
+ * Cleanup, in the order that cannot wait on itself: drop the WebSocket connections (an HTTP
+ * server's close waits for upgraded sockets too), close the wsx servers, then the HTTP server.
+ */
+function cleanUp(t: TestContext, wsServers: Array<WebSocketServer<any>>, http: Server): void {
+  t.after(async () => {
+    for (const wss of wsServers) {
+      for (const ws of wss.clients) ws.terminate();
+      await wss.close();
+    }
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+  });
 }
 
 describe("server: the upgrade hook", () => {
@@ -36,7 +47,7 @@ describe("server: the upgrade hook", () => {
         return { user: "ann" };
       },
     });
-    t.after(() => server.close());
+    t.after(() => server.stop());
     const r = await exchangeUntilClose(server.port, UPGRADE_REQUEST());
     assert.equal(r.status, 401);
     assert.equal(r.headers["www-authenticate"], "Bearer");
@@ -61,7 +72,10 @@ describe("server: the upgrade hook", () => {
       },
     });
     await wss.ready();
-    t.after(() => wss.close());
+    t.after(async () => {
+      for (const ws of wss.clients) ws.terminate();
+      await wss.close();
+    });
     const c = await openClient(t, wss.port, { headers: { "Sec-WebSocket-Protocol": "p0, p2, p1", Origin: "https://a.example" } });
     assert.equal(c.response.headers["sec-websocket-protocol"], "p2");
     c.sendText("hi");
@@ -75,7 +89,7 @@ describe("server: the upgrade hook", () => {
         throw new Error("boom");
       },
     });
-    t.after(() => server.close());
+    t.after(() => server.stop());
     const errors: unknown[] = [];
     server.wss.on("error", (e) => errors.push(e));
     const r = await exchangeUntilClose(server.port, UPGRADE_REQUEST());
@@ -89,7 +103,7 @@ describe("server: the upgrade hook", () => {
 describe("server: origins allowlist (RFC 6455 §10.2)", () => {
   test("an unlisted or missing Origin gets 403; a listed one, in any case, is accepted", async (t) => {
     const server = await startEchoServer({ origins: ["https://good.example"] });
-    t.after(() => server.close());
+    t.after(() => server.stop());
     const evil = await exchangeUntilClose(server.port, UPGRADE_REQUEST("/", "Origin: https://evil.example\r\n"));
     assert.equal(evil.status, 403);
     assert.ok(evil.closedByServer);
@@ -102,7 +116,7 @@ describe("server: origins allowlist (RFC 6455 §10.2)", () => {
 describe("server: subprotocols (RFC 6455 §4.2.2)", () => {
   test("a selector function picks; a protocol the client did not offer is never selected", async (t) => {
     const server = await startEchoServer({ protocols: (offered: string[]) => (offered.includes("b") ? "b" : "not-offered") });
-    t.after(() => server.close());
+    t.after(() => server.stop());
     const b = await openClient(t, server.port, { headers: { "Sec-WebSocket-Protocol": "a, b" } });
     assert.equal(b.response.headers["sec-websocket-protocol"], "b");
     const none = await openClient(t, server.port, { headers: { "Sec-WebSocket-Protocol": "a" } });
@@ -111,7 +125,7 @@ describe("server: subprotocols (RFC 6455 §4.2.2)", () => {
 
   test("ws.protocol is the selected protocol", async (t) => {
     const server = await startEchoServer({ protocols: ["chat"], message: (ws) => void ws.send(`protocol=${ws.protocol}`) });
-    t.after(() => server.close());
+    t.after(() => server.stop());
     const c = await openClient(t, server.port, { headers: { "Sec-WebSocket-Protocol": "chat" } });
     c.sendText("?");
     assert.equal((await c.nextFrame()).payload.toString(), "protocol=chat");
@@ -121,7 +135,7 @@ describe("server: subprotocols (RFC 6455 §4.2.2)", () => {
 describe("server: path, attaching, noServer", () => {
   test("path matching ignores the query string; another path gets 400", async (t) => {
     const server = await startEchoServer({ path: "/ws" });
-    t.after(() => server.close());
+    t.after(() => server.stop());
     const c = await openClient(t, server.port, { path: "/ws?token=1" });
     c.sendText("on path");
     assert.equal((await c.nextFrame()).payload.toString(), "on path");
@@ -131,13 +145,10 @@ describe("server: path, attaching, noServer", () => {
   });
 
   test("attached to an existing HTTP server: HTTP requests still reach it; two servers split by path", async (t) => {
-    const { server: http, port } = await httpServer(t, (_req, res) => res.end("plain http"));
+    const { server: http, port } = await httpServer((_req, res) => res.end("plain http"));
     const a = new WebSocketServer({ server: http, path: "/a", message: (ws) => void ws.send("A") });
     const b = new WebSocketServer({ server: http, path: "/b", message: (ws) => void ws.send("B") });
-    t.after(async () => {
-      await a.close();
-      await b.close();
-    });
+    cleanUp(t, [a, b], http);
     assert.equal(a.port, port);
     const ca = await openClient(t, port, { path: "/a" });
     const cb = await openClient(t, port, { path: "/b" });
@@ -152,7 +163,8 @@ describe("server: path, attaching, noServer", () => {
 
   test("noServer: the user's upgrade listener calls handleUpgrade", async (t) => {
     const wss = new WebSocketServer({ noServer: true, message: (ws, d, b) => void ws.send(d, b) });
-    const { server: http, port } = await httpServer(t);
+    const { server: http, port } = await httpServer();
+    cleanUp(t, [wss], http);
     http.on("upgrade", (req, socket, head) => wss.handleUpgrade(req, socket, head));
     assert.equal(wss.httpServer, null);
     const c = await openClient(t, port);

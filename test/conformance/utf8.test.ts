@@ -33,7 +33,7 @@ describe("conformance: UTF-8 (RFC 6455 §8.1)", () => {
   before(async () => {
     server = await startEchoServer();
   });
-  after(() => server.close());
+  after(() => server.stop());
 
   for (const [name, bytes] of VALID) {
     test(`valid ${name}: echoed unchanged, in one frame and in 1-byte fragments`, async (t) => {

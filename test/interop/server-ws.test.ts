@@ -44,7 +44,7 @@ describe("interop: wsx server ⇄ ws client", () => {
     server = await startEchoServer({ maxPayload: 32 * 1024 * 1024 });
     url = `ws://127.0.0.1:${server.port}/`;
   });
-  after(() => server.close());
+  after(() => server.stop());
 
   test("text and binary are echoed with their type", async () => {
     const ws = await open(url);
@@ -109,7 +109,7 @@ describe("interop: wsx server ⇄ ws client", () => {
       await waitUntil(() => pongs.includes("server ping"), "ws's automatic pong");
       await closeClient(ws);
     } finally {
-      await pinging.close();
+      await pinging.stop();
     }
   });
 
@@ -154,7 +154,7 @@ describe("interop: wsx server ⇄ ws client", () => {
       ws.send(Buffer.alloc(1001));
       assert.equal((await closed)[0], 1009);
     } finally {
-      await small.close();
+      await small.stop();
     }
   });
 });

@@ -25,6 +25,8 @@ export interface EchoServer {
   readonly closes: SeenClose[];
   /** Every `error` handler call, in order. */
   readonly errors: Error[];
+  /** Number of messages the `message` handler received. */
+  messages(): number;
   /** Test cleanup: drops every client at once, then closes the server. */
   stop(): Promise<void>;
 }
@@ -36,10 +38,12 @@ export interface EchoServer {
 export async function startEchoServer(t: TestContext | undefined, options: Partial<WebSocketServerOptions<unknown>> = {}): Promise<EchoServer> {
   const closes: SeenClose[] = [];
   const errors: Error[] = [];
+  let messages = 0;
   const wss = new WebSocketServer<unknown>({
     port: 0,
     host: "127.0.0.1",
     message(ws, data, isBinary) {
+      messages++;
       ws.send(data, isBinary);
     },
     close(_ws, code, reason) {
@@ -56,7 +60,7 @@ export async function startEchoServer(t: TestContext | undefined, options: Parti
     await wss.close();
   };
   t?.after(stop);
-  return { wss, port: wss.port, closes, errors, stop };
+  return { wss, port: wss.port, closes, errors, messages: () => messages, stop };
 }
 
 /**
@@ -153,3 +157,45 @@ export function countUncaught(): () => number {
 
 let uncaughtInstalled = false;
 const uncaughtErrors: Error[] = [];
+
+/** A socket that completed the opening handshake by hand; see {@link upgradedSocket}. */
+export interface UpgradedSocket {
+  readonly socket: Socket;
+  /** Everything received after the response head, so far. */
+  received(): Buffer;
+  /** Whether the server has ended its side (FIN). */
+  ended(): boolean;
+}
+
+/**
+ * Opens a TCP connection that keeps its own side open after the server's FIN
+ * (`allowHalfOpen`), like a peer that ignores the close handshake, and completes the opening
+ * handshake with `extraHeaders`. Rejects unless the answer is 101.
+ */
+export async function upgradedSocket(port: number, extraHeaders = ""): Promise<UpgradedSocket> {
+  const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+  socket.on("error", () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("close", () => reject(new Error("connect failed")));
+  });
+  let data = Buffer.alloc(0);
+  let bodyStart = -1;
+  let isEnded = false;
+  socket.on("data", (chunk: Buffer) => {
+    data = Buffer.concat([data, chunk]);
+    if (bodyStart === -1) {
+      const end = data.indexOf("\r\n\r\n");
+      if (end !== -1) bodyStart = end + 4;
+    }
+  });
+  socket.on("end", () => (isEnded = true));
+  socket.write(UPGRADE_HEAD + extraHeaders + "\r\n");
+  await waitUntil(() => bodyStart !== -1, "the handshake response");
+  const head = data.subarray(0, bodyStart).toString("latin1");
+  if (!head.startsWith("HTTP/1.1 101 ")) {
+    socket.destroy();
+    throw new Error(`handshake refused: ${head}`);
+  }
+  return { socket, received: () => data.subarray(bodyStart), ended: () => isEnded };
+}

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { createDeflateRaw, constants } from "node:zlib";
 import { describe, test } from "node:test";
 import { WebSocketServer } from "../../src/server/server.js";
-import { launchChromium } from "../support/chromium.js";
+import { launchChromium } from "../helpers/chromium.js";
 import { missing } from "../support/components.js";
 import { startEchoServer, waitFor } from "../support/echo-server.js";
 import { runPythonClient } from "../support/python.js";

@@ -10,8 +10,10 @@ export interface WebSocketOptions {
   origin?: string;
   /** Time allowed for the opening handshake, after which the connection fails. Default 10000. */
   handshakeTimeout?: number;
-  /** Largest incoming message; larger ones fail the connection with 1009. Default 16 MiB. */
+  /** Largest incoming message (after inflation); larger ones fail the connection with 1009. Default 16 MiB. */
   maxPayload?: number;
+  /** Most frames one incoming message may arrive in; more fail the connection with 1008. Default 131072. */
+  maxFragments?: number;
   /** Time to wait for the server to finish the close handshake. Default 5000. */
   closeTimeout?: number;
   /** permessage-deflate (RFC 7692): true for defaults, or options. Default false. */
@@ -38,8 +40,9 @@ export interface WebSocketOptions {
 }
 
 /** Client defaults: the same limits and times as the server's. */
-export const CLIENT_DEFAULTS: { readonly handshakeTimeout: number; readonly maxPayload: number; readonly closeTimeout: number } = {
+export const CLIENT_DEFAULTS: { readonly handshakeTimeout: number; readonly maxPayload: number; readonly maxFragments: number; readonly closeTimeout: number } = {
   handshakeTimeout: SERVER_DEFAULTS.handshakeTimeout,
   maxPayload: SERVER_DEFAULTS.maxPayload,
+  maxFragments: SERVER_DEFAULTS.maxFragments,
   closeTimeout: SERVER_DEFAULTS.closeTimeout,
 };

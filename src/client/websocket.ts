@@ -378,6 +378,7 @@ export class WebSocket extends EventTarget {
         const transportOptions: TransportOptions = {
           isServer: false,
           maxPayload,
+          maxFragments: options.maxFragments ?? CLIENT_DEFAULTS.maxFragments,
           closeTimeout: options.closeTimeout ?? CLIENT_DEFAULTS.closeTimeout,
           idleTimeout: 0,
           maskSource,
@@ -424,9 +425,14 @@ export class WebSocket extends EventTarget {
       if (this.#readyState === OPEN) this.#readyState = CLOSING;
     },
     onDrain: noop,
-    onError: (error: Error): void => {
+    onError: (error: Error, failed: boolean): void => {
       this.#failure ??= error;
-      this.#failed = true;
+      // A socket error or an idle timeout is an abnormal closure (1006), not a failure.
+      if (failed) this.#failed = true;
+    },
+    // Listeners run inside dispatchEvent, whose EventTarget reports their exceptions itself.
+    onHandlerError: (error: unknown): void => {
+      this.#failure ??= error instanceof Error ? error : new Error(String(error));
     },
     onClosed: (): void => {
       const t = this.#transport!;

@@ -4,8 +4,8 @@
  * errors into a close frame. Sans-I/O: bytes in through {@link Connection.receive}, bytes out
  * through {@link Connection.takeOutput}; the transport moves them and keeps the timers.
  */
-import { CloseCode } from "./close-code.js";
-import type { ProtocolError } from "./errors.js";
+import { CloseCode, isValidWireCloseCode } from "./close-code.js";
+import { LocalProtocolError, type ProtocolError } from "./errors.js";
 import { FIN, RSV1 } from "./frame.js";
 import { Opcode } from "./opcode.js";
 import { type MaskSource, OutputQueue } from "./output-queue.js";
@@ -51,6 +51,8 @@ export interface ConnectionOptions {
   isServer: boolean;
   /** Largest incoming message payload in bytes (1009 above it). */
   maxPayload: number;
+  /** Most frames per incoming data message (1008 above it); see `DEFAULT_MAX_FRAGMENTS`. */
+  maxFragments?: number;
   /** Answer pings with pongs automatically (RFC 6455 §5.5.2); default true. */
   autoPong?: boolean;
   /** Whether permessage-deflate was negotiated (RSV1 allowed on data frames). */
@@ -81,6 +83,13 @@ export class Connection implements ReceiverHandler {
    */
   private receiver: Receiver | null = null;
   private output: OutputQueue | null = null;
+  /** The automatic answer to the most recent ping, until the transport takes the output. */
+  private pendingPong: Buffer | null = null;
+  /**
+   * Set by the transport while the peer is not reading (its socket is over the high-water
+   * mark): pongs then coalesce into one instead of queuing one per ping (RFC 6455 §5.5.3).
+   */
+  coalescePongs = false;
   private readonly handler: ConnectionHandler;
   /** Settings, usually one object shared by every connection of a server. */
   private readonly options: ConnectionOptions;
@@ -121,6 +130,11 @@ export class Connection implements ReceiverHandler {
     this.input.resume();
   }
 
+  /** Ignores all further input (the layer above failed the connection). */
+  stopReceiving(): void {
+    this.input.stop();
+  }
+
   /** Whether no more input will be processed (after a close frame or an error). */
   get receiveDone(): boolean {
     return this.receiver === null ? this.readyState === ReadyState.CLOSED : this.receiver.done;
@@ -133,9 +147,19 @@ export class Connection implements ReceiverHandler {
 
   /** @internal ReceiverHandler */
   onPing(data: Buffer): void {
-    // RFC 6455 §5.5.2/§5.5.3: answer with a pong carrying the same application data,
-    // unless our close frame has already gone out.
-    if (this.options.autoPong !== false && !this.closeSent) this.queue(FIN | Opcode.Pong, data);
+    // RFC 6455 §5.5.2: answer with a pong carrying the same application data, unless our
+    // close frame has already gone out. §5.5.3: while an earlier answer has not been sent,
+    // only the most recent ping needs one, so a peer that pings and never reads holds at most
+    // one pong here (its payload copied: `data` is a view of the socket's chunk).
+    if (this.options.autoPong !== false && !this.closeSent) {
+      if (!this.coalescePongs && this.pendingPong === null) {
+        this.queue(FIN | Opcode.Pong, data);
+      } else {
+        const wasEmpty = this.queuedBytes === 0;
+        this.pendingPong = data.length === 0 ? EMPTY : Buffer.from(data);
+        if (wasEmpty) this.handler.onOutput();
+      }
+    }
     this.handler.onPing(data);
   }
 
@@ -170,7 +194,8 @@ export class Connection implements ReceiverHandler {
 
   /** Bytes queued and not yet taken by the transport. */
   get queuedBytes(): number {
-    return this.output === null ? 0 : this.output.length;
+    const pong = this.pendingPong === null ? 0 : 2 + this.pendingPong.length + (this.isServer ? 0 : 4);
+    return (this.output === null ? 0 : this.output.length) + pong;
   }
 
   /**
@@ -203,15 +228,23 @@ export class Connection implements ReceiverHandler {
     return true;
   }
 
-  /** Queues a ping (RFC 6455 §5.5.2); payload at most 125 bytes. */
+  /**
+   * Queues a ping (RFC 6455 §5.5.2). Throws {@link LocalProtocolError} for a payload over
+   * 125 bytes (§5.5), queuing nothing.
+   */
   ping(data: Uint8Array | string = EMPTY): boolean {
+    assertControlPayload(data);
     if (this.closeSent) return false;
     this.queue(FIN | Opcode.Ping, data);
     return true;
   }
 
-  /** Queues an unsolicited pong (RFC 6455 §5.5.3: a unidirectional heartbeat). */
+  /**
+   * Queues an unsolicited pong (RFC 6455 §5.5.3: a unidirectional heartbeat). Throws
+   * {@link LocalProtocolError} for a payload over 125 bytes (§5.5), queuing nothing.
+   */
   pong(data: Uint8Array | string = EMPTY): boolean {
+    assertControlPayload(data);
     if (this.closeSent) return false;
     this.queue(FIN | Opcode.Pong, data);
     return true;
@@ -219,9 +252,12 @@ export class Connection implements ReceiverHandler {
 
   /**
    * Starts the close handshake (RFC 6455 §7.1.2): queues a close frame with `code` (0 for
-   * none) and `reason`. Returns false if a close frame was already sent.
+   * none) and `reason`. Returns false if a close frame was already sent. Throws
+   * {@link LocalProtocolError}, queuing nothing, for a code that may not be sent (RFC 6455
+   * §7.4), a reason over 123 bytes of UTF-8 or a reason without a code (§5.5.1).
    */
   close(code = 0, reason = ""): boolean {
+    assertCloseFrame(code, reason);
     if (this.closeSent) return false;
     this.writeClose(code, reason);
     if (this.readyState === ReadyState.OPEN) this.readyState = ReadyState.CLOSING;
@@ -234,7 +270,7 @@ export class Connection implements ReceiverHandler {
    */
   releaseIdle(): void {
     if (this.receiver !== null && this.receiver.idle) this.receiver = null;
-    if (this.output !== null && this.output.length === 0) this.output = null;
+    if (this.output !== null && this.output.length === 0 && this.pendingPong === null) this.output = null;
   }
 
   /** The bytes last taken were written out at once: their buffer may be reused. */
@@ -244,6 +280,7 @@ export class Connection implements ReceiverHandler {
 
   /** Takes the queued bytes for the transport (see {@link OutputQueue.take}). */
   takeOutput(): Buffer | Buffer[] | null {
+    this.queuePendingPong();
     return this.output === null ? null : this.output.take();
   }
 
@@ -252,9 +289,20 @@ export class Connection implements ReceiverHandler {
     this.readyState = ReadyState.CLOSED;
     this.receiver?.stop();
     this.output?.clear();
+    this.pendingPong = null;
+  }
+
+  /** Moves the pending pong into the output queue (before anything queued after it). */
+  private queuePendingPong(): void {
+    const pong = this.pendingPong;
+    if (pong === null) return;
+    this.pendingPong = null;
+    this.queueOut.pushFrame(FIN | Opcode.Pong, pong);
   }
 
   private writeClose(code: number, reason: string): void {
+    // RFC 6455 §5.5.1: nothing may follow our close frame; a pong still due goes before it.
+    this.queuePendingPong();
     this.closeSent = true;
     this.sentCloseCode = code;
     let payload: Buffer = EMPTY;
@@ -277,3 +325,32 @@ export class Connection implements ReceiverHandler {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function byteLength(data: Uint8Array | string): number {
+  return typeof data === "string" ? Buffer.byteLength(data) : data.length;
+}
+
+/**
+ * RFC 6455 §5.5: all control frames have a payload of at most 125 bytes. Throws
+ * {@link LocalProtocolError} otherwise. The one check every layer relies on.
+ */
+export function assertControlPayload(data: Uint8Array | string): void {
+  if (data.length > 41 && byteLength(data) > 125) {
+    throw new LocalProtocolError("WSX_ERR_CONTROL_PAYLOAD_TOO_LONG", "a control frame payload must be at most 125 bytes (RFC 6455 §5.5)");
+  }
+}
+
+/**
+ * RFC 6455 §5.5.1, §7.4: what a close frame may carry (code 0: a close frame without a body).
+ * Throws {@link LocalProtocolError} otherwise. The one check every layer relies on.
+ */
+export function assertCloseFrame(code: number, reason: string): void {
+  if (code === 0) {
+    if (reason.length > 0) throw new LocalProtocolError("WSX_ERR_CLOSE_REASON_WITHOUT_CODE", "a close reason needs a close code (RFC 6455 §5.5.1)");
+    return;
+  }
+  if (!isValidWireCloseCode(code)) throw new LocalProtocolError("WSX_ERR_INVALID_CLOSE_CODE", `close code ${code} may not be sent (RFC 6455 §7.4)`);
+  if (reason.length > 41 && Buffer.byteLength(reason) > 123) {
+    throw new LocalProtocolError("WSX_ERR_CLOSE_REASON_TOO_LONG", "a close reason must be at most 123 bytes of UTF-8 (RFC 6455 §5.5.1)");
+  }
+}

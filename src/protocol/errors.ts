@@ -8,8 +8,8 @@ export class ProtocolError extends Error {
   /** The close code to send to the peer: 1002, 1007, 1009, 1010 or 1011. */
   readonly closeCode: number;
 
-  constructor(closeCode: number, message: string) {
-    super(message);
+  constructor(closeCode: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "ProtocolError";
     this.closeCode = closeCode;
   }
@@ -29,3 +29,31 @@ export class HandshakeError extends Error {
     this.headers = headers;
   }
 }
+
+/**
+ * A frame this endpoint was asked to send would break RFC 6455 (the caller's mistake, as
+ * wsproto's `LocalProtocolError`, never the peer's): the frame is refused, nothing is queued.
+ * `code` is stable to switch on; it extends RangeError because every case is a value out of range.
+ */
+export class LocalProtocolError extends RangeError {
+  /**
+   * `WSX_ERR_CONTROL_PAYLOAD_TOO_LONG` (RFC 6455 §5.5: at most 125 bytes),
+   * `WSX_ERR_INVALID_CLOSE_CODE` (RFC 6455 §7.4: 1000-1003, 1007-1014, 3000-4999),
+   * `WSX_ERR_CLOSE_REASON_TOO_LONG` (RFC 6455 §5.5.1: at most 123 bytes of UTF-8),
+   * `WSX_ERR_CLOSE_REASON_WITHOUT_CODE` (RFC 6455 §5.5.1: a reason follows a code).
+   */
+  readonly code: LocalProtocolErrorCode;
+
+  constructor(code: LocalProtocolErrorCode, message: string) {
+    super(message);
+    this.name = "LocalProtocolError";
+    this.code = code;
+  }
+}
+
+/** The codes a {@link LocalProtocolError} carries. */
+export type LocalProtocolErrorCode =
+  | "WSX_ERR_CONTROL_PAYLOAD_TOO_LONG"
+  | "WSX_ERR_INVALID_CLOSE_CODE"
+  | "WSX_ERR_CLOSE_REASON_TOO_LONG"
+  | "WSX_ERR_CLOSE_REASON_WITHOUT_CODE";

@@ -3,8 +3,8 @@
  * state machine and the handshake, usable with any I/O.
  */
 export { CloseCode, isValidWireCloseCode, type CloseCodeValue } from "./close-code.js";
-export { Connection, ReadyState, type ConnectionHandler, type ConnectionOptions, type ReadyStateValue } from "./connection.js";
-export { HandshakeError, ProtocolError } from "./errors.js";
+export { assertCloseFrame, assertControlPayload, Connection, ReadyState, type ConnectionHandler, type ConnectionOptions, type ReadyStateValue } from "./connection.js";
+export { HandshakeError, LocalProtocolError, ProtocolError, type LocalProtocolErrorCode } from "./errors.js";
 export { applyMask, applyMaskKey, packMaskKey, copyMasked, encodeFrame, headerSize, writeHeader, FIN, RSV1, RSV2, RSV3, MAX_HEADER_SIZE, type EncodeFrameOptions } from "./frame.js";
 export {
   acceptResponse,
@@ -24,5 +24,5 @@ export {
 } from "./handshake.js";
 export { isControlOpcode, Opcode, type OpcodeValue } from "./opcode.js";
 export { OutputQueue, type MaskSource } from "./output-queue.js";
-export { Receiver, type ReceiverHandler, type ReceiverOptions } from "./receiver.js";
+export { compressedLimit, DEFAULT_MAX_FRAGMENTS, Receiver, type ReceiverHandler, type ReceiverOptions } from "./receiver.js";
 export { isValidUtf8, Utf8Validator } from "./utf8.js";

@@ -30,10 +30,33 @@ export interface ReceiverHandler {
 export interface ReceiverOptions {
   /** True on the server: frames must be masked (RFC 6455 §5.1). */
   isServer: boolean;
-  /** Largest message (and so frame) payload accepted, in bytes; larger gives 1009. */
+  /**
+   * Largest message payload accepted, in bytes, as the application receives it; larger gives
+   * 1009. A compressed message may take {@link compressedLimit}(maxPayload) bytes on the wire
+   * (its inflated size is bounded by the codec).
+   */
   maxPayload: number;
+  /** Most frames one data message may arrive in; more gives 1008. Default {@link DEFAULT_MAX_FRAGMENTS}. */
+  maxFragments?: number;
   /** Whether an extension that uses RSV1 (permessage-deflate) was negotiated. */
   allowRsv1?: boolean;
+}
+
+/**
+ * Default fragment limit per message: 131,072 (2^17). A 16 MiB message in 128-byte fragments
+ * fits; a flood of tiny or empty continuation frames (a CVE class in ws, undici and
+ * socket.io-parser) is cut off early.
+ */
+export const DEFAULT_MAX_FRAGMENTS = 131_072;
+
+/**
+ * Most bytes a compressed message may take on the wire for a `maxPayload` limit on its inflated
+ * size: deflate output can exceed its input (stored blocks), by at most zlib's `deflateBound`
+ * (n + n/4096 + n/16384 + 13); n + n/1024 + 1 KiB covers it with room to spare.
+ */
+export function compressedLimit(maxPayload: number): number {
+  const limit = maxPayload + Math.floor(maxPayload / 1024) + 1024;
+  return limit > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : limit;
 }
 
 const enum State {
@@ -43,12 +66,23 @@ const enum State {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Smallest allocation of a message buffer (it grows by doubling up to the message's bound). */
+const MIN_MESSAGE_BUFFER = 16 * 1024;
 
-/** Incremental RFC 6455 frame parser. Feed it with {@link Receiver.push}. */
+/**
+ * Incremental RFC 6455 frame parser. Feed it with {@link Receiver.push}.
+ *
+ * Memory held for a message in progress is one buffer of at most the message's limit
+ * (maxPayload, or {@link compressedLimit} when compressed), whatever the fragmentation: pieces
+ * are copied into it, never kept as views of socket chunks; plus a 14-byte header buffer and,
+ * for a control frame split across reads, its payload (at most 125 bytes).
+ */
 export class Receiver {
   private readonly handler: ReceiverHandler;
   private readonly isServer: boolean;
   private readonly maxPayload: number;
+  private readonly maxCompressed: number;
+  private readonly maxFragments: number;
   private allowRsv1: boolean;
 
   private state = State.Header;
@@ -66,21 +100,30 @@ export class Receiver {
   /** The frame's masking key, packed (see packMaskKey): a number, not a buffer per connection. */
   private maskKey = 0;
   private payloadLength = 0;
-  /** Payload bytes of the current frame received so far (when split across chunks). */
-  private frameParts: Buffer[] | null = null;
+  /** Payload bytes of the current frame received so far. */
   private frameHave = 0;
+  /** A control frame's payload split across chunks (at most 125 bytes). */
+  private control: Buffer | null = null;
 
-  // Current (fragmented) message.
+  // Current message (RFC 6455 §5.4: its frames, interleaved with control frames).
   private messageOpcode = 0;
   private messageCompressed = false;
-  private messageParts: Buffer[] | null = null;
+  /** Data frames of the current message so far. */
+  private messageFrames = 0;
+  /** The message's bytes, unless it arrives as one frame inside one chunk (then a view). */
+  private message: Buffer | null = null;
   private messageLength = 0;
+  /** What messageLength will be once the current data frame is complete. */
+  private frameEnd = 0;
   private utf8: Utf8Validator | null = null;
 
   constructor(handler: ReceiverHandler, options: ReceiverOptions) {
     this.handler = handler;
     this.isServer = options.isServer;
     this.maxPayload = options.maxPayload > 0 ? options.maxPayload : Number.MAX_SAFE_INTEGER;
+    this.maxCompressed = compressedLimit(this.maxPayload);
+    const maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+    this.maxFragments = maxFragments > 0 ? maxFragments : Number.MAX_SAFE_INTEGER;
     this.allowRsv1 = options.allowRsv1 === true;
   }
 
@@ -102,7 +145,7 @@ export class Receiver {
       this.messageOpcode === 0 &&
       !this.paused &&
       this.pending === null &&
-      this.frameParts === null
+      this.message === null
     );
   }
 
@@ -126,8 +169,8 @@ export class Receiver {
   stop(): void {
     this.state = State.Done;
     this.pending = null;
-    this.frameParts = null;
-    this.messageParts = null;
+    this.control = null;
+    this.message = null;
   }
 
   /** Feeds bytes from the network. The receiver may unmask `chunk` in place. */
@@ -247,9 +290,24 @@ export class Receiver {
     if (isControl) {
       // RFC 6455 §5.5: control frame payloads are at most 125 bytes.
       if (length > 125) return this.fail(CloseCode.ProtocolError, "control frame payload over 125 bytes");
-    } else if (length > this.maxPayload - this.messageLength) {
-      // Checked before any payload byte is buffered.
-      return this.fail(CloseCode.MessageTooBig, `message exceeds maxPayload (${this.maxPayload} bytes)`);
+    } else {
+      const first = opcode !== Opcode.Continuation;
+      const compressed = first ? rsv1 : this.messageCompressed;
+      // Checked before any payload byte is buffered; a compressed message is bounded again
+      // after inflation, by the codec, at exactly maxPayload.
+      if (length > (compressed ? this.maxCompressed : this.maxPayload) - this.messageLength) {
+        return this.fail(CloseCode.MessageTooBig, `message exceeds maxPayload (${this.maxPayload} bytes)`);
+      }
+      if (first) {
+        this.messageOpcode = opcode;
+        this.messageCompressed = rsv1;
+        this.messageFrames = 1;
+        if (this.utf8 !== null) this.utf8.reset();
+      } else if (++this.messageFrames > this.maxFragments) {
+        // Every frame costs parsing; a bound on their number stops empty-fragment floods.
+        return this.fail(CloseCode.PolicyViolation, `message exceeds ${this.maxFragments} fragments`);
+      }
+      this.frameEnd = this.messageLength + length;
     }
     if (masked) this.maskKey = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) | 0;
     this.fin = fin;
@@ -257,10 +315,6 @@ export class Receiver {
     this.masked = masked;
     this.payloadLength = length;
     this.frameHave = 0;
-    if (!isControl && opcode !== Opcode.Continuation) {
-      this.messageOpcode = opcode;
-      this.messageCompressed = rsv1;
-    }
     this.state = State.Payload;
     return true;
   }
@@ -269,74 +323,73 @@ export class Receiver {
   private readPayload(chunk: Buffer, pos: number): number {
     const want = this.payloadLength - this.frameHave;
     const available = chunk.length - pos;
-    if (this.frameParts === null && available >= want) {
-      // Fast path: the whole payload is in this chunk.
+    const isControl = (this.opcode & 0x8) !== 0;
+    if (available >= want && this.frameHave === 0 && (isControl || (this.fin && this.messageFrames === 1))) {
+      // Fast path: a control frame or a one-frame message, whole in this chunk: a view of it.
       const end = pos + want;
       if (this.masked && want > 0) applyMaskKey(chunk, pos, end, this.maskKey, 0);
       const payload = want === 0 ? EMPTY : chunk.subarray(pos, end);
       this.state = State.Header;
-      return this.frameComplete(payload, true) ? end : -1;
+      if (isControl) return this.controlFrame(this.opcode, payload) ? end : -1;
+      if (this.messageOpcode === Opcode.Text && !this.messageCompressed && !isValidUtf8(payload)) {
+        this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in a text message");
+        return -1;
+      }
+      return this.deliver(payload) ? end : -1;
     }
-    // Slow path: the payload spans chunks; unmask and validate each piece as it arrives.
+    // Slow path: unmask (and validate) each piece as it arrives, and copy it.
     const take = available < want ? available : want;
     const piece = chunk.subarray(pos, pos + take);
     if (this.masked && take > 0) applyMaskKey(piece, 0, take, this.maskKey, this.frameHave & 3);
+    if (isControl) {
+      const control = (this.control ??= Buffer.allocUnsafe(this.payloadLength));
+      piece.copy(control, this.frameHave);
+      this.frameHave += take;
+      if (this.frameHave < this.payloadLength) return pos + take;
+      this.control = null;
+      this.state = State.Header;
+      return this.controlFrame(this.opcode, control) ? pos + take : -1;
+    }
     if (!this.validatePiece(piece)) return -1;
-    (this.frameParts ??= []).push(piece);
+    if (take > 0) this.append(piece);
     this.frameHave += take;
     if (this.frameHave < this.payloadLength) return pos + take;
-    const parts = this.frameParts;
-    this.frameParts = null;
-    const payload = parts.length === 1 ? parts[0] : Buffer.concat(parts, this.payloadLength);
     this.state = State.Header;
-    return this.frameComplete(payload, false) ? pos + take : -1;
+    if (!this.fin) return pos + take;
+    if (this.messageOpcode === Opcode.Text && !this.messageCompressed && !this.utf8!.complete) {
+      this.fail(CloseCode.InvalidFramePayloadData, "truncated UTF-8 sequence at the end of a text message");
+      return -1;
+    }
+    const data = this.message === null ? EMPTY : this.message.subarray(0, this.messageLength);
+    return this.deliver(data) ? pos + take : -1;
+  }
+
+  /**
+   * Copies a piece of the message into its buffer, growing it by doubling but never past the
+   * message's bound: the exact final size when this is the last frame, else the limit.
+   */
+  private append(piece: Buffer): void {
+    const need = this.messageLength + piece.length;
+    let buf = this.message;
+    if (buf === null || buf.length < need) {
+      const bound = this.fin ? this.frameEnd : this.messageCompressed ? this.maxCompressed : this.maxPayload;
+      let size = buf === null ? MIN_MESSAGE_BUFFER : buf.length * 2;
+      if (size < need) size = need;
+      if (size > bound) size = bound;
+      const next = Buffer.allocUnsafe(size);
+      if (buf !== null && this.messageLength > 0) buf.copy(next, 0, 0, this.messageLength);
+      this.message = buf = next;
+    }
+    piece.copy(buf, this.messageLength);
+    this.messageLength = need;
   }
 
   /** Fail-fast UTF-8 check of a text payload piece (RFC 6455 §8.1), not for compressed data. */
   private validatePiece(piece: Buffer): boolean {
-    if ((this.opcode & 0x8) !== 0 || this.messageOpcode !== Opcode.Text || this.messageCompressed) return true;
+    if (this.messageOpcode !== Opcode.Text || this.messageCompressed) return true;
     const v = (this.utf8 ??= new Utf8Validator());
-    if (this.messageParts === null && this.frameHave === 0) v.reset();
     if (!v.feed(piece)) return this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in a text message");
     return true;
-  }
-
-  /** A whole frame payload is in; `fresh` when it was not yet UTF-8-validated piecewise. */
-  private frameComplete(payload: Buffer, fresh: boolean): boolean {
-    const opcode = this.opcode;
-    if ((opcode & 0x8) !== 0) return this.controlFrame(opcode, payload);
-
-    const isText = this.messageOpcode === Opcode.Text && !this.messageCompressed;
-    if (this.fin && this.messageParts === null) {
-      // A whole message in one frame.
-      if (isText && fresh && !isValidUtf8(payload)) {
-        return this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in a text message");
-      }
-      if (isText && !fresh && !this.utf8!.complete) {
-        return this.fail(CloseCode.InvalidFramePayloadData, "truncated UTF-8 sequence at the end of a text message");
-      }
-      return this.deliver(payload);
-    }
-    // A fragment: validate now (fail fast), keep, and deliver at FIN.
-    if (isText && fresh) {
-      const v = (this.utf8 ??= new Utf8Validator());
-      if (this.messageParts === null) v.reset();
-      if (!v.feed(payload)) return this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in a text message");
-    }
-    if (payload.length > 0) {
-      // Fragments are kept as views and copied once, at FIN.
-      (this.messageParts ??= []).push(payload);
-    } else {
-      this.messageParts ??= [];
-    }
-    this.messageLength += payload.length;
-    if (!this.fin) return true;
-    if (isText && !this.utf8!.complete) {
-      return this.fail(CloseCode.InvalidFramePayloadData, "truncated UTF-8 sequence at the end of a text message");
-    }
-    const parts = this.messageParts!;
-    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts, this.messageLength);
-    return this.deliver(data);
   }
 
   private deliver(data: Buffer): boolean {
@@ -344,7 +397,8 @@ export class Receiver {
     const compressed = this.messageCompressed;
     this.messageOpcode = 0;
     this.messageCompressed = false;
-    this.messageParts = null;
+    this.messageFrames = 0;
+    this.message = null;
     this.messageLength = 0;
     this.handler.onMessage(data, isBinary, compressed);
     return this.state !== State.Done;

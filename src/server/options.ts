@@ -4,6 +4,7 @@
 import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { PerMessageDeflateOptions } from "../protocol/extensions/permessage-deflate.js";
+import { DEFAULT_MAX_FRAGMENTS } from "../protocol/receiver.js";
 import type { PubSubAdapter } from "./adapter.js";
 import type { ServerWebSocket } from "./server-websocket.js";
 
@@ -68,8 +69,14 @@ export interface WebSocketServerOptions<T = undefined> extends ServerHandlers<T>
    * headers)` to reject with that HTTP status; any other error rejects with 500.
    */
   upgrade?: (req: IncomingMessage, info: UpgradeInfo) => T | Promise<T>;
-  /** Largest incoming message in bytes; larger ones close the connection with 1009. Default 16 MiB. */
+  /**
+   * Largest incoming message in bytes, as the handler receives it (after inflation when
+   * compressed); larger ones close the connection with 1009. Default 16 MiB. The memory a
+   * message in progress holds is bounded by it, whatever its fragmentation.
+   */
   maxPayload?: number;
+  /** Most frames one incoming message may arrive in; more close the connection with 1008. Default 131072. */
+  maxFragments?: number;
   /** Buffered bytes per connection above which `backpressurePolicy` applies. Default 1 MiB. */
   maxBackpressure?: number;
   /** "drop": messages are dropped while over the limit (send returns `SendStatus.Dropped`); "close": the connection is closed with 1008. Default "drop". */
@@ -101,6 +108,7 @@ export interface WebSocketServerOptions<T = undefined> extends ServerHandlers<T>
 /** Options with defaults applied. */
 export interface ResolvedOptions {
   maxPayload: number;
+  maxFragments: number;
   maxBackpressure: number;
   backpressurePolicy: BackpressurePolicy;
   idleTimeout: number;
@@ -117,6 +125,7 @@ export interface ResolvedOptions {
 /** The defaults, in one place (documented in README and docs/SECURITY.md). */
 export const DEFAULTS: ResolvedOptions = {
   maxPayload: 16 * 1024 * 1024,
+  maxFragments: DEFAULT_MAX_FRAGMENTS,
   maxBackpressure: 1024 * 1024,
   backpressurePolicy: "drop",
   idleTimeout: 120_000,
@@ -137,7 +146,7 @@ export function resolveOptions(options: WebSocketServerOptions<unknown>): Resolv
     const v = (options as Record<string, unknown>)[key];
     if (v !== undefined) (r as unknown as Record<string, unknown>)[key] = v;
   }
-  for (const key of ["maxPayload", "maxBackpressure", "idleTimeout", "handshakeTimeout", "closeTimeout", "maxHeaderBytes", "maxHeaderCount", "maxConnections", "maxPendingHandshakes"] as const) {
+  for (const key of ["maxPayload", "maxFragments", "maxBackpressure", "idleTimeout", "handshakeTimeout", "closeTimeout", "maxHeaderBytes", "maxHeaderCount", "maxConnections", "maxPendingHandshakes"] as const) {
     const v = r[key];
     if (typeof v !== "number" || Number.isNaN(v) || v < 0) throw new RangeError(`option ${key} must be a non-negative number`);
   }

@@ -2,8 +2,8 @@
  * One server-side WebSocket connection: the object handlers receive. Small and fixed-shape;
  * behaviour comes from the server's handlers, not from per-connection listeners.
  */
-import { CloseCode, isValidWireCloseCode } from "../protocol/close-code.js";
-import { ReadyState, type ReadyStateValue } from "../protocol/connection.js";
+import { CloseCode } from "../protocol/close-code.js";
+import type { ReadyStateValue } from "../protocol/connection.js";
 import { ProtocolError } from "../protocol/errors.js";
 import type { Transport, TransportOwner } from "../transport/transport.js";
 import { SendStatus, type SendStatusValue } from "./send-status.js";
@@ -52,7 +52,7 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
 
   /** The connection state (0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED). */
   get readyState(): ReadyStateValue {
-    return this.transport.closed ? ReadyState.CLOSED : this.transport.connection.readyState;
+    return this.transport.readyState as ReadyStateValue;
   }
 
   /** Bytes queued for this connection and not yet handed to the operating system. */
@@ -91,14 +91,13 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   }
 
   /**
-   * Starts the close handshake (RFC 6455 §7.1.2). `code` must be a code that may be sent
-   * (1000-1003, 1007-1014, 3000-4999); `reason` at most 123 UTF-8 bytes.
+   * Starts the close handshake (RFC 6455 §7.1.2); the state is CLOSING at once, and messages
+   * already accepted (even those still being compressed) go before the close frame. `code`
+   * (default 1000) must be one that may be sent (1000-1003, 1007-1014, 3000-4999) and `reason`
+   * at most 123 UTF-8 bytes, else a `LocalProtocolError` (a RangeError) is thrown.
    */
-  close(code?: number, reason = ""): void {
-    if (code !== undefined && !isValidWireCloseCode(code)) throw new RangeError(`invalid close code ${code}`);
-    if (Buffer.byteLength(reason) > 123) throw new RangeError("close reason must be at most 123 UTF-8 bytes");
-    if (code === undefined && reason !== "") code = CloseCode.NormalClosure;
-    this.transport.close(code ?? CloseCode.NormalClosure, reason);
+  close(code: number = CloseCode.NormalClosure, reason = ""): void {
+    this.transport.close(code, reason);
   }
 
   /** Destroys the connection at once, without a close handshake. */
@@ -106,18 +105,14 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     this.transport.terminate();
   }
 
-  /** Sends a ping (payload at most 125 bytes). */
+  /** Sends a ping; a payload over 125 bytes throws a `LocalProtocolError` (a RangeError). */
   ping(data: WebSocketData = ""): boolean {
-    const payload = toPayload(data);
-    if ((typeof payload === "string" ? Buffer.byteLength(payload) : payload.length) > 125) throw new RangeError("ping payload must be at most 125 bytes");
-    return this.transport.ping(payload);
+    return this.transport.ping(toPayload(data));
   }
 
-  /** Sends an unsolicited pong (payload at most 125 bytes). */
+  /** Sends an unsolicited pong; a payload over 125 bytes throws a `LocalProtocolError` (a RangeError). */
   pong(data: WebSocketData = ""): boolean {
-    const payload = toPayload(data);
-    if ((typeof payload === "string" ? Buffer.byteLength(payload) : payload.length) > 125) throw new RangeError("pong payload must be at most 125 bytes");
-    return this.transport.pong(payload);
+    return this.transport.pong(toPayload(data));
   }
 
   // ---- topics ---------------------------------------------------------------------------
@@ -161,6 +156,9 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
 
   /** @internal */
   onPing(data: Buffer): void {
+    // The automatic pong counts like any send: a peer that keeps us over the limit by pinging
+    // and not reading meets the backpressure policy (pending pongs coalesce meanwhile).
+    if (this.transport.bufferedAmount > this.core.options.maxBackpressure) this.overLimit();
     const h = this.core.handlers.ping;
     if (h !== undefined) h(this, data);
   }
@@ -185,7 +183,23 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   /** @internal */
   onError(error: Error): void {
     const h = this.core.handlers.error;
-    if (h !== undefined) h(this, error);
+    if (h === undefined) return;
+    try {
+      h(this, error);
+    } catch (err) {
+      reportUncaught("the error handler threw:", err);
+    }
+  }
+
+  /** @internal A handler threw: to the `error` handler, or to stderr when there is none. */
+  onHandlerError(error: unknown): void {
+    const h = this.core.handlers.error;
+    if (h === undefined) return reportUncaught("a handler threw (its connection is closed with 1011):", error);
+    try {
+      h(this, error instanceof Error ? error : new Error(String(error)));
+    } catch (err) {
+      reportUncaught("the error handler threw:", err);
+    }
   }
 
   /** @internal */
@@ -199,4 +213,9 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     const h = this.core.handlers.close;
     if (h !== undefined) h(this, code, conn.closeReceived ? conn.closeReason : "");
   }
+}
+
+/** Last resort for an error no handler took: stderr, never a crash. */
+function reportUncaught(what: string, error: unknown): void {
+  console.error(`wsx: ${what}`, error);
 }

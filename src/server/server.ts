@@ -53,6 +53,7 @@ const NO_OWNER: TransportOwner = {
   onCloseFrame: swallow,
   onDrain: swallow,
   onError: swallow,
+  onHandlerError: swallow,
   onClosed: swallow,
 };
 
@@ -108,6 +109,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     this.transportOptions = {
       isServer: true,
       maxPayload: o.maxPayload,
+      maxFragments: o.maxFragments,
       autoPong: o.autoPong,
       closeTimeout: o.closeTimeout,
       idleTimeout: o.idleTimeout,
@@ -214,7 +216,14 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     if (this.clients.size + this.pendingHandshakes >= this.options.maxConnections) {
       return abortHandshake(socket, new HandshakeError(503, "too many connections"), this.options.closeTimeout);
     }
-    const protocol = this.selectProtocol(request.protocols, req);
+    let protocol: string;
+    try {
+      protocol = this.selectProtocol(request.protocols, req);
+    } catch (err) {
+      // A throwing `protocols` function rejects this handshake only (500), like the hook.
+      if (this.listenerCount("error") > 0) this.emit("error", err);
+      return abortHandshake(socket, new HandshakeError(500, "internal error during the handshake"), this.options.closeTimeout);
+    }
     const hook = this.userOptions.upgrade;
     if (hook === undefined) {
       this.completeUpgrade(req, socket, head, request, protocol, undefined as T);
@@ -285,8 +294,14 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     socket.write(acceptResponse(request.key, protocol || undefined, negotiated?.response || undefined));
     this.clients.add(ws);
     transport.start();
-    this.emit("connection", ws, req);
-    this.handlers.open?.(ws);
+    // The one boundary for user code: a throw in a listener or `open` closes this connection
+    // with 1011 and is reported; it never reaches the HTTP server's 'upgrade' event.
+    try {
+      this.emit("connection", ws, req);
+      this.handlers.open?.(ws);
+    } catch (err) {
+      transport.handlerFailed(err);
+    }
     // Bytes that came with the handshake are processed after `open`.
     if (head.length > 0 && !transport.closed) transport.onData(head);
   }

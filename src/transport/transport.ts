@@ -3,9 +3,10 @@
  * feeds it what the socket reads, writes what it queues (batched, one write per callback),
  * tracks backpressure, and keeps the close, idle and keepalive timers.
  */
+import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { CloseCode } from "../protocol/close-code.js";
-import { Connection, ReadyState, type ConnectionHandler, type ConnectionOptions } from "../protocol/connection.js";
+import { assertCloseFrame, assertControlPayload, Connection, ReadyState, type ConnectionHandler, type ConnectionOptions } from "../protocol/connection.js";
 import { ProtocolError } from "../protocol/errors.js";
 import type { MaskSource } from "../protocol/output-queue.js";
 import { isValidUtf8 } from "../protocol/utf8.js";
@@ -24,8 +25,17 @@ export interface TransportOwner {
   onCloseFrame(code: number, reason: string): void;
   /** The socket's write buffer emptied after a write had to wait. */
   onDrain(): void;
-  /** The protocol or the socket failed; `onClosed` follows. */
-  onError(error: Error): void;
+  /**
+   * Something went wrong; `onClosed` follows. `failed` is true when the connection was failed
+   * (RFC 6455 §7.1.7: a protocol violation, a codec failure), false for an error of the socket
+   * or an idle timeout (an abnormal closure, 1006).
+   */
+  onError(error: Error, failed: boolean): void;
+  /**
+   * A handler of the owner threw `error` (it never unwinds into the parser or the codec): the
+   * transport has stopped delivering events and is closing the connection with 1011.
+   */
+  onHandlerError(error: unknown): void;
   /** The socket is closed; called exactly once. */
   onClosed(): void;
 }
@@ -47,6 +57,8 @@ export interface TransportOptions {
   isServer: boolean;
   /** Largest incoming message in bytes. */
   maxPayload: number;
+  /** Most frames per incoming message (1008 above it); default `DEFAULT_MAX_FRAGMENTS`. */
+  maxFragments?: number;
   /** Answer pings automatically; default true. */
   autoPong?: boolean;
   /** How long to wait for the peer's close frame and TCP close before destroying the socket. */
@@ -69,7 +81,7 @@ const derived = new WeakMap<TransportOptions, [plain: ConnectionOptions, rsv1: C
 function connectionOptions(options: TransportOptions, allowRsv1: boolean): ConnectionOptions {
   let pair = derived.get(options);
   if (pair === undefined) {
-    const base = { isServer: options.isServer, maxPayload: options.maxPayload, autoPong: options.autoPong, maskSource: options.maskSource };
+    const base = { isServer: options.isServer, maxPayload: options.maxPayload, maxFragments: options.maxFragments, autoPong: options.autoPong, maskSource: options.maskSource };
     pair = [{ ...base, allowRsv1: false }, { ...base, allowRsv1: true }];
     derived.set(options, pair);
   }
@@ -106,6 +118,11 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   closed = false;
   /** The error that failed the connection, if any. */
   error: Error | null = null;
+  /**
+   * close() was called (or a handler failed) while sends still wait for compression: the
+   * close frame is queued behind them, and nothing more may be sent (WHATWG: CLOSING).
+   */
+  closeRequested = false;
 
   /** Settings, usually one object shared by all connections of a server. */
   private readonly options: TransportOptions;
@@ -118,6 +135,10 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   private reading = false;
   /** Compressions in flight; sends wait behind them to keep message order. */
   private pendingSends: PendingSend[] | null = null;
+  /** Bytes of the sends in `pendingSends` (before compression): they count as buffered. */
+  private pendingBytes = 0;
+  /** Whether the socket's own buffers may be reused once a write completes synchronously. */
+  private readonly copiesWrites: boolean;
 
   /**
    * `options` may be shared by many transports (nothing per connection is kept in it); the
@@ -129,6 +150,10 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     this.options = options;
     this.codec = codec;
     this.connection = new Connection(this, connectionOptions(options, codec !== null));
+    // A net.Socket (TLS included) hands a synchronously completed write to the kernel or to
+    // OpenSSL, which copy it; another Duplex (an HTTP/2 stream, an in-memory pair) may keep
+    // the chunk by reference, so its bytes must never change after write().
+    this.copiesWrites = socket instanceof Socket;
   }
 
   /** Starts reading. `head` holds bytes that arrived with the handshake. */
@@ -168,14 +193,17 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   onEnd(): void {
     // The peer half-closed. RFC 6455 §7.1.1: after the close handshake TCP goes down; if it
     // closed without one, the connection is over too (1006 abnormal closure).
-    this.flush();
+    this.flush(true);
     this.socket.end();
   }
 
   /** @internal */
   onSocketError(err: Error): void {
-    if (this.error === null) this.error = err;
-    // 'close' follows 'error' on net sockets.
+    // 'close' follows 'error' on net sockets. A reset (ECONNRESET, EPIPE) is reported once,
+    // unless the connection had already failed or closed for another reason.
+    if (this.error !== null || this.closed) return;
+    this.error = err;
+    this.report(err, false);
   }
 
   /** @internal */
@@ -195,14 +223,26 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     socket.removeListener("end", onSocketEnd);
     socket.removeListener("drain", onSocketDrain);
     // Keep the error listener: a late error on a destroyed socket must not crash the process.
-    this.owner.onClosed();
+    try {
+      this.owner.onClosed();
+    } catch (err) {
+      this.owner.onHandlerError(err);
+    }
   }
 
   /** @internal */
   onSocketDrain(): void {
     if (!this.waitingDrain) return;
     this.waitingDrain = false;
-    this.owner.onDrain();
+    this.connection.coalescePongs = false;
+    // What waited in our queue while the socket was full goes now (pongs coalesced meanwhile).
+    this.flush();
+    if (this.waitingDrain || this.closed) return;
+    try {
+      this.owner.onDrain();
+    } catch (err) {
+      this.handlerFailed(err);
+    }
   }
 
   // ---- ConnectionHandler ------------------------------------------------------------------
@@ -210,7 +250,11 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void {
     if (!compressed) {
-      this.owner.onMessage(data, isBinary);
+      try {
+        this.owner.onMessage(data, isBinary);
+      } catch (err) {
+        this.handlerFailed(err);
+      }
       return;
     }
     const codec = this.codec;
@@ -229,26 +273,45 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
         this.fail(new ProtocolError(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in a text message"));
         return;
       }
-      this.owner.onMessage(result, isBinary);
+      try {
+        this.owner.onMessage(result, isBinary);
+      } catch (err) {
+        this.handlerFailed(err);
+        return;
+      }
       if (this.closed) return;
       this.socket.resume();
       this.connection.resumeReceiving();
+      // Replies queued while the held-back bytes were processed.
+      if (this.connection.queuedBytes > 0) this.flush();
     });
   }
 
   /** @internal */
   onPing(data: Buffer): void {
-    this.owner.onPing(data);
+    try {
+      this.owner.onPing(data);
+    } catch (err) {
+      this.handlerFailed(err);
+    }
   }
 
   /** @internal */
   onPong(data: Buffer): void {
-    this.owner.onPong(data);
+    try {
+      this.owner.onPong(data);
+    } catch (err) {
+      this.handlerFailed(err);
+    }
   }
 
   /** @internal */
   onCloseFrame(code: number, reason: string): void {
-    this.owner.onCloseFrame(code, reason);
+    try {
+      this.owner.onCloseFrame(code, reason);
+    } catch (err) {
+      this.owner.onHandlerError(err);
+    }
     if (this.connection.isServer) {
       // RFC 6455 §7.1.1: the server closes the TCP connection first, after its close frame.
       this.endAfterFlush();
@@ -271,13 +334,29 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
 
   // ---- writing --------------------------------------------------------------------------
 
-  /** Bytes queued but not yet handed to the operating system (ours plus the stream's). */
+  /**
+   * Bytes accepted for sending and not yet handed to the operating system: waiting for
+   * compression (counted before compression), framed in our queue, and in the stream's buffer.
+   */
   get bufferedAmount(): number {
-    return this.connection.queuedBytes + this.socket.writableLength;
+    return this.pendingBytes + this.connection.queuedBytes + this.socket.writableLength;
   }
 
-  /** Writes everything queued to the socket now. */
-  flush(): void {
+  /** The ready state: CLOSING as soon as close() was called, even behind a compression. */
+  get readyState(): number {
+    if (this.closed) return ReadyState.CLOSED;
+    const state = this.connection.readyState;
+    return state === ReadyState.OPEN && this.closeRequested ? ReadyState.CLOSING : state;
+  }
+
+  /**
+   * Writes everything queued to the socket. While the socket is over its high-water mark (a
+   * write returned false) bytes stay in our queue until 'drain', so control replies can
+   * coalesce there (RFC 6455 §5.5.3) instead of piling up in the stream; `force` writes anyway
+   * (before ending the socket).
+   */
+  flush(force = false): void {
+    if (this.waitingDrain && !force) return;
     const out = this.connection.takeOutput();
     if (out === null) return;
     const socket = this.socket;
@@ -285,16 +364,19 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     let ok: boolean;
     if (Buffer.isBuffer(out)) {
       ok = socket.write(out);
-      // Written synchronously (nothing left in the stream): the kernel has the bytes, so the
-      // segment can take the next replies without a new allocation.
-      if (socket.writableLength === 0) this.connection.recycleOutput();
+      // Written synchronously (nothing left in the stream) to a socket that copies: the kernel
+      // has the bytes, so the segment can take the next replies without a new allocation.
+      if (this.copiesWrites && socket.writableLength === 0) this.connection.recycleOutput();
     } else {
       socket.cork();
       for (let i = 0; i < out.length - 1; i++) socket.write(out[i]);
       ok = socket.write(out[out.length - 1]);
       socket.uncork();
     }
-    if (!ok) this.waitingDrain = true;
+    if (!ok) {
+      this.waitingDrain = true;
+      this.connection.coalescePongs = true;
+    }
   }
 
   /**
@@ -304,19 +386,21 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
    */
   send(data: Uint8Array | string, isBinary: boolean, compress = false): boolean {
     const conn = this.connection;
-    if (conn.closeSent || this.closed) return false;
+    if (conn.closeSent || this.closed || this.closeRequested) return false;
     const codec = this.codec;
     if (codec !== null && compress) {
       const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
       if (size >= codec.threshold) {
-        this.sendCompressed(codec, data, isBinary);
+        this.sendCompressed(codec, data, isBinary, size);
         return true;
       }
     }
     if (this.pendingSends !== null) {
       // Behind a compression in flight: copy now (the caller may reuse its buffer).
       const copy = typeof data === "string" ? data : Buffer.from(data);
-      this.pendingSends.push({ ready: true, run: () => conn.send(copy, isBinary) });
+      const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
+      this.pendingBytes += size;
+      this.pendingSends.push({ ready: true, size, run: () => conn.send(copy, isBinary) });
       return true;
     }
     return conn.send(data, isBinary);
@@ -324,17 +408,19 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
 
   /** Sends bytes that already form a complete frame (a published message encoded once). */
   sendRaw(frame: Buffer): boolean {
-    if (this.closed) return false;
+    if (this.closed || this.closeRequested) return false;
     if (this.pendingSends !== null) {
-      this.pendingSends.push({ ready: true, run: () => this.connection.sendRaw(frame) });
+      this.pendingBytes += frame.length;
+      this.pendingSends.push({ ready: true, size: frame.length, run: () => this.connection.sendRaw(frame) });
       return !this.connection.closeSent;
     }
     return this.connection.sendRaw(frame);
   }
 
-  private sendCompressed(codec: MessageCodec, data: Uint8Array | string, isBinary: boolean): void {
+  private sendCompressed(codec: MessageCodec, data: Uint8Array | string, isBinary: boolean, size: number): void {
     const input = typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
-    const entry: PendingSend = { ready: false, run: noop };
+    const entry: PendingSend = { ready: false, size, run: noop };
+    this.pendingBytes += size;
     (this.pendingSends ??= []).push(entry);
     codec.compress(input, (err, result) => {
       if (this.closed) return;
@@ -353,19 +439,25 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     const queue = this.pendingSends;
     if (queue === null) return;
     let i = 0;
-    while (i < queue.length && queue[i].ready) queue[i++].run();
+    while (i < queue.length && queue[i].ready) {
+      const entry = queue[i++];
+      this.pendingBytes -= entry.size;
+      entry.run();
+    }
     queue.splice(0, i);
     if (queue.length === 0) this.pendingSends = null;
   }
 
   /** Queues a ping (RFC 6455 §5.5.2). */
   ping(data?: Uint8Array | string): boolean {
+    if (data !== undefined) assertControlPayload(data);
     if (this.closed) return false;
     return this.connection.ping(data);
   }
 
   /** Queues an unsolicited pong (RFC 6455 §5.5.3). */
   pong(data?: Uint8Array | string): boolean {
+    if (data !== undefined) assertControlPayload(data);
     if (this.closed) return false;
     return this.connection.pong(data);
   }
@@ -377,11 +469,16 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
    * socket is destroyed if the peer has not completed it within the close timeout.
    */
   close(code = 0, reason = ""): void {
+    // Checked now, even when the close frame has to wait behind a compression.
+    assertCloseFrame(code, reason);
     if (this.closed) return;
     const conn = this.connection;
     if (this.pendingSends !== null) {
-      // Let queued messages go first (no data is lost), then the close frame.
-      this.pendingSends.push({ ready: true, run: () => this.closeNow(code, reason) });
+      if (this.closeRequested) return;
+      // Let queued messages go first (no data is lost), then the close frame; from now on
+      // the connection is CLOSING and accepts nothing more.
+      this.closeRequested = true;
+      this.pendingSends.push({ ready: true, size: 0, run: () => this.closeNow(code, reason) });
       this.armCloseTimer();
       return;
     }
@@ -410,12 +507,50 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     if (this.error === null) this.error = error;
     const conn = this.connection;
     if (!conn.closeSent) conn.close(error instanceof ProtocolError ? error.closeCode : CloseCode.InternalError, "");
-    this.owner.onError(error);
+    this.report(error, true);
     this.endAfterFlush();
   }
 
+  /**
+   * A handler threw (the one boundary for user code): report it, deliver no further event,
+   * and close with 1011 after what was already accepted for sending (RFC 6455 §7.4.1: "an
+   * unexpected condition"). `onClosed` follows once, reporting 1011.
+   */
+  handlerFailed(thrown: unknown): void {
+    this.owner.onHandlerError(thrown);
+    if (this.closed) return;
+    const conn = this.connection;
+    if (this.error === null) {
+      this.error = new ProtocolError(CloseCode.InternalError, "a handler threw", { cause: thrown });
+    }
+    conn.stopReceiving();
+    // Reading on lets the socket's end and close be seen (the bytes are ignored).
+    this.socket.resume();
+    const failNow = (): void => {
+      if (this.closed) return;
+      if (!conn.closeSent) conn.close(CloseCode.InternalError, "");
+      this.endAfterFlush();
+    };
+    if (this.pendingSends !== null && !this.closeRequested) {
+      this.closeRequested = true;
+      this.pendingSends.push({ ready: true, size: 0, run: failNow });
+      this.armCloseTimer();
+    } else {
+      failNow();
+    }
+  }
+
+  /** Tells the owner about an error; a throw there is reported, never propagated. */
+  private report(error: Error, failed: boolean): void {
+    try {
+      this.owner.onError(error, failed);
+    } catch (err) {
+      this.owner.onHandlerError(err);
+    }
+  }
+
   private endAfterFlush(): void {
-    this.flush();
+    this.flush(true);
     if (!this.socket.writableEnded) this.socket.end();
     this.armCloseTimer();
   }
@@ -436,7 +571,10 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     }
     if (idle >= this.options.idleTimeout) {
       // RFC 6455 §5.5.2 keepalive failed: the peer is gone or stuck; free its buffers now.
-      this.error ??= new Error(`idle timeout: nothing received for ${this.options.idleTimeout} ms`);
+      if (this.error === null) {
+        this.error = new Error(`idle timeout: nothing received for ${this.options.idleTimeout} ms`);
+        this.report(this.error, false);
+      }
       this.terminate();
     } else if (this.options.sendPings !== false && !this.pingOutstanding && idle >= this.options.idleTimeout / 2) {
       this.pingOutstanding = true;
@@ -452,6 +590,8 @@ function onCloseTimeout(t: Transport): void {
 /** A send waiting behind a compression in flight. */
 interface PendingSend {
   ready: boolean;
+  /** Bytes it counts in bufferedAmount until it runs. */
+  size: number;
   run: () => void;
 }
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import type { Receiver } from "../../src/protocol/receiver.js";
+import { compressedLimit, type Receiver } from "../../src/protocol/receiver.js";
 import { encodeFrame } from "../helpers/raw-client.js";
 import { feedBytewise, feedChunks, splitAt, withoutOffsets, type FeedOptions, type ReceiverEvent } from "../protocol/feed.js";
 
@@ -141,12 +141,14 @@ function mutate(bytes: Buffer, mutations: readonly Mutation[]): Buffer {
   return b;
 }
 
-/** What the receiver holds right now (white-box): data bytes of the message, control payload, header. */
-function held(receiver: Receiver): { data: number; control: number; header: number } {
-  const r = receiver as unknown as { messageLength: number; frameHave: number; frameParts: Buffer[] | null; opcode: number; headerHave: number };
-  const partial = r.frameParts === null ? 0 : r.frameHave;
-  const isControl = (r.opcode & 0x8) !== 0;
-  return { data: r.messageLength + (isControl ? 0 : partial), control: isControl ? partial : 0, header: r.headerHave };
+/**
+ * What the receiver holds right now (white-box): the capacity of the message buffer (whether
+ * the message is compressed, whose wire bytes may exceed maxPayload by compressedLimit's slack),
+ * a split control frame's payload, the header.
+ */
+function held(receiver: Receiver): { data: number; compressed: boolean; control: number; header: number } {
+  const r = receiver as unknown as { message: Buffer | null; messageCompressed: boolean; control: Buffer | null; headerHave: number };
+  return { data: r.message === null ? 0 : r.message.length, compressed: r.messageCompressed, control: r.control === null ? 0 : r.control.length, header: r.headerHave };
 }
 
 /** Feeds `chunks`, checking the buffering bound after each one. */
@@ -155,7 +157,8 @@ function feedBounded(chunks: Buffer[], options: FeedOptions & { maxPayload: numb
     ...options,
     afterChunk: (r) => {
       const h = held(r);
-      assert.ok(h.data <= options.maxPayload, `holds ${h.data} data bytes with maxPayload ${options.maxPayload}`);
+      const bound = h.compressed ? compressedLimit(options.maxPayload) : options.maxPayload;
+      assert.ok(h.data <= bound, `holds ${h.data} data bytes with maxPayload ${options.maxPayload}`);
       assert.ok(h.control <= 125, `holds ${h.control} control bytes`);
       assert.ok(h.header <= MAX_HEADER, `holds ${h.header} header bytes`);
     },

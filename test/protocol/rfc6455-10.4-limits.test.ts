@@ -7,8 +7,9 @@ import { cat, clientFrame, errorCode, feedBytewise, feedChunks, feedEverySplit }
 
 /** Payload bytes the receiver holds for the message in progress (white-box, for the bound). */
 function heldBytes(receiver: Receiver): number {
-  const r = receiver as unknown as { messageLength: number; frameHave: number; frameParts: Buffer[] | null };
-  return r.messageLength + (r.frameParts === null ? 0 : r.frameHave);
+  // White-box: the capacity of the message buffer and of a split control frame's payload.
+  const r = receiver as unknown as { message: Buffer | null; control: Buffer | null };
+  return (r.message === null ? 0 : r.message.length) + (r.control === null ? 0 : r.control.length);
 }
 
 describe("RFC 6455 §10.4 maxPayload", () => {

@@ -1,6 +1,6 @@
 /** Node-only options of the client `WebSocket` (the third constructor argument). */
 import type { PerMessageDeflateOptions } from "../protocol/extensions/permessage-deflate.js";
-import { DEFAULTS as SERVER_DEFAULTS } from "../server/options.js";
+import { SHARED_DEFAULTS } from "../protocol/limits.js";
 
 /** Options of `new WebSocket(url, protocols, options)`; times in ms, sizes in bytes. */
 export interface WebSocketOptions {
@@ -39,10 +39,10 @@ export interface WebSocketOptions {
   passphrase?: string;
 }
 
-/** Client defaults: the same limits and times as the server's. */
+/** Client defaults: the limits and times shared with the server. */
 export const CLIENT_DEFAULTS: { readonly handshakeTimeout: number; readonly maxPayload: number; readonly maxFragments: number; readonly closeTimeout: number } = {
-  handshakeTimeout: SERVER_DEFAULTS.handshakeTimeout,
-  maxPayload: SERVER_DEFAULTS.maxPayload,
-  maxFragments: SERVER_DEFAULTS.maxFragments,
-  closeTimeout: SERVER_DEFAULTS.closeTimeout,
+  handshakeTimeout: SHARED_DEFAULTS.handshakeTimeout,
+  maxPayload: SHARED_DEFAULTS.maxPayload,
+  maxFragments: SHARED_DEFAULTS.maxFragments,
+  closeTimeout: SHARED_DEFAULTS.closeTimeout,
 };

@@ -4,7 +4,7 @@
 import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { PerMessageDeflateOptions } from "../protocol/extensions/permessage-deflate.js";
-import { DEFAULT_MAX_FRAGMENTS } from "../protocol/receiver.js";
+import { SHARED_DEFAULTS } from "../protocol/limits.js";
 import type { PubSubAdapter } from "./adapter.js";
 import type { ServerWebSocket } from "./server-websocket.js";
 
@@ -124,15 +124,15 @@ export interface ResolvedOptions {
 
 /** The defaults, in one place (documented in README and docs/SECURITY.md). */
 export const DEFAULTS: ResolvedOptions = {
-  maxPayload: 16 * 1024 * 1024,
-  maxFragments: DEFAULT_MAX_FRAGMENTS,
+  maxPayload: SHARED_DEFAULTS.maxPayload,
+  maxFragments: SHARED_DEFAULTS.maxFragments,
   maxBackpressure: 1024 * 1024,
   backpressurePolicy: "drop",
   idleTimeout: 120_000,
   sendPings: true,
   autoPong: true,
-  handshakeTimeout: 10_000,
-  closeTimeout: 5_000,
+  handshakeTimeout: SHARED_DEFAULTS.handshakeTimeout,
+  closeTimeout: SHARED_DEFAULTS.closeTimeout,
   maxHeaderBytes: 16 * 1024,
   maxHeaderCount: 100,
   maxConnections: Infinity,

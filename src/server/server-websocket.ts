@@ -28,6 +28,16 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   readonly protocol: string;
   /** The negotiated extensions (the `Sec-WebSocket-Extensions` response value), or "". */
   readonly extensions: string;
+  /**
+   * The peer's IP address (`"127.0.0.1"`, `"::1"` …), read once when the connection was
+   * accepted, so it stays available in the `close` handler after the socket is gone. "" when
+   * the stream given to `handleUpgrade` is not a socket.
+   */
+  readonly remoteAddress: string;
+  /** The peer's port, read when the connection was accepted; 0 when unknown. */
+  readonly remotePort: number;
+  /** `"IPv4"` or `"IPv6"`, read when the connection was accepted; "" when unknown. */
+  readonly remoteFamily: string;
 
   /** @internal */
   readonly transport: Transport;
@@ -48,6 +58,12 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     this.data = data;
     this.protocol = protocol;
     this.extensions = extensions;
+    // A net.Socket forgets its peer once destroyed unless it was asked before: ask now (one
+    // getpeername call; the three getters share its result).
+    const peer = transport.socket as { remoteAddress?: string; remotePort?: number; remoteFamily?: string };
+    this.remoteAddress = peer.remoteAddress ?? "";
+    this.remotePort = peer.remotePort ?? 0;
+    this.remoteFamily = peer.remoteFamily ?? "";
   }
 
   /** The connection state (0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED). */
@@ -58,11 +74,6 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   /** Bytes queued for this connection and not yet handed to the operating system. */
   get bufferedAmount(): number {
     return this.transport.bufferedAmount;
-  }
-
-  /** The peer's IP address ("" once the socket is gone). */
-  get remoteAddress(): string {
-    return (this.transport.socket as { remoteAddress?: string }).remoteAddress ?? "";
   }
 
   /**

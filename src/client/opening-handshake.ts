@@ -73,12 +73,13 @@ export function openingHandshake(
         socket?.destroy();
         return;
       }
-      const common = { host, port, path: url.pathname + url.search, headers, agent: false as const, setHost: false };
-      const createConnection = socket === undefined ? undefined : () => socket as Socket;
+      const common = { host, port, path: url.pathname + url.search, headers, setHost: false };
+      // Through a tunnel the request must go over `socket`: node:http only calls the
+      // `createConnection` option when no agent is set (`agent: false` makes a fresh Agent,
+      // which would open a direct connection to the target and bypass the proxy).
+      const via = socket === undefined ? { agent: false as const } : { createConnection: () => socket as Socket };
       try {
-        req = secure
-          ? httpsRequest({ ...common, ...tls, ...(createConnection ? { createConnection } : {}) })
-          : httpRequest({ ...common, ...(createConnection ? { createConnection } : {}) });
+        req = secure ? httpsRequest({ ...common, ...tls, ...via }) : httpRequest({ ...common, ...via });
       } catch (err) {
         // e.g. a header value with a line break: fail, never throw from a callback.
         socket?.destroy();
@@ -116,7 +117,8 @@ export function openingHandshake(
       tunnel(proxy, host, port, timeoutMs).then((raw) => {
         if (settled) return void raw.destroy();
         if (!secure) return send(raw);
-        const secured = tlsConnect({ socket: raw, ...tls, servername: tls.servername });
+        // `host` names the target for the certificate check (else it would be the proxy's).
+        const secured = tlsConnect({ socket: raw, host, ...tls, servername: tls.servername });
         secured.once("secureConnect", () => send(secured));
         secured.once("error", fail);
       }, fail);

@@ -23,10 +23,23 @@ export function proxyFor(option: string | undefined, target: URL): URL | null {
   return value ? new URL(value) : null;
 }
 
-/** Opens a tunnel to `host:port` through `proxy`; resolves with the raw socket. */
+/**
+ * The authority form of a CONNECT target (RFC 9110 §9.3.6, §7.2): `host:port`, with an IPv6
+ * address as an IP-literal in brackets (RFC 3986 §3.2.2), e.g. `[::1]:8080`.
+ */
+export function authority(host: string, port: number): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Opens a tunnel to `host:port` through `proxy` (`host` without brackets); resolves with the
+ * raw socket.
+ */
 export function tunnel(proxy: URL, host: string, port: number, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { Host: `${host}:${port}` };
+    const target = authority(host, port);
+    // The Host header of a CONNECT carries the same authority as its request-target.
+    const headers: Record<string, string> = { Host: target };
     if (proxy.username !== "") {
       const auth = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
       headers["Proxy-Authorization"] = `Basic ${Buffer.from(auth).toString("base64")}`;
@@ -35,7 +48,7 @@ export function tunnel(proxy: URL, host: string, port: number, timeoutMs: number
       host: proxy.hostname.replace(/^\[|\]$/g, ""),
       port: Number(proxy.port || 80),
       method: "CONNECT",
-      path: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+      path: target,
       headers,
       agent: false,
       timeout: timeoutMs,

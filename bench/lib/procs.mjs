@@ -100,11 +100,12 @@ class LineChild {
 }
 
 /**
- * Starts a server child: `bench/servers/<file>` with --expose-gc (and --cpu-prof when asked).
+ * Starts a server child: `bench/servers/<file>` with --expose-gc (and --cpu-prof when asked,
+ * and `nodeFlags`).
  * Resolves with the child once it printed its ready line ({port, ...}).
  */
-export async function startServer(file, args, { cpu = null, cpuProfDir = null } = {}) {
-  const nodeArgs = ['--expose-gc'];
+export async function startServer(file, args, { cpu = null, cpuProfDir = null, nodeFlags = [] } = {}) {
+  const nodeArgs = ['--expose-gc', ...nodeFlags];
   if (cpuProfDir !== null) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', cpuProfDir);
   nodeArgs.push(here(`../servers/${file}`), ...args);
   const [cmd, argv] = command(nodeArgs, cpu);

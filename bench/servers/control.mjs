@@ -9,8 +9,10 @@ import { createInterface } from 'node:readline';
  * @param {object} ready fields of the ready line (port, impl, details)
  * @param {() => object} extra more fields for each stats answer (clients, dropped, ...)
  * @param {() => Promise<void> | void} shutdown called on "exit" or stdin end
+ * @param {Record<string, () => object>} [commands] more commands: each answers with the
+ *   object it returns (printed as one JSON line)
  */
-export function serveControl(ready, extra, shutdown) {
+export function serveControl(ready, extra, shutdown, commands = {}) {
   const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
   out({ type: 'ready', pid: process.pid, ...ready });
   const rl = createInterface({ input: process.stdin });
@@ -36,6 +38,8 @@ export function serveControl(ready, extra, shutdown) {
       out({ type: 'stats', mem: process.memoryUsage(), cpu: process.cpuUsage(), ...extra() });
     } else if (cmd === 'exit') {
       exit();
+    } else if (Object.hasOwn(commands, cmd)) {
+      out(commands[cmd]());
     }
   });
   rl.on('close', exit);

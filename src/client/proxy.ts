@@ -5,15 +5,30 @@
 import { request } from "node:http";
 import type { Socket } from "node:net";
 
+/** An IPv6 literal without its brackets (`[::1]` → `::1`); other hosts unchanged. */
+function unbracket(host: string): string {
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
+/** The host of a NO_PROXY entry: `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address. */
+function noProxyHost(entry: string): string {
+  if (entry.startsWith("[")) {
+    const end = entry.indexOf("]");
+    return end === -1 ? entry : entry.slice(1, end);
+  }
+  // More than one colon: a bare IPv6 address, which has no port.
+  return entry.indexOf(":") !== entry.lastIndexOf(":") ? entry : entry.replace(/:\d+$/, "");
+}
+
 /** Resolves the `proxy` option for `target`: a proxy URL, or null for a direct connection. */
 export function proxyFor(option: string | undefined, target: URL): URL | null {
   if (option === undefined || option === "") return null;
   if (option !== "env") return new URL(option);
   const env = process.env;
   const noProxy = env.NO_PROXY ?? env.no_proxy ?? "";
-  const host = target.hostname.toLowerCase();
+  const host = unbracket(target.hostname.toLowerCase());
   for (const raw of noProxy.split(",")) {
-    const entry = raw.trim().toLowerCase().replace(/:\d+$/, "");
+    const entry = noProxyHost(raw.trim().toLowerCase());
     if (entry === "") continue;
     if (entry === "*") return null;
     const bare = entry.startsWith(".") ? entry.slice(1) : entry;

@@ -7,6 +7,7 @@ import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { createServer as createHttpsServer } from "node:https";
 import { networkInterfaces } from "node:os";
 import { test } from "node:test";
+import { proxyFor } from "../../src/client/proxy.js";
 import { WebSocket } from "../../src/client/websocket.js";
 import { WebSocketServer } from "../../src/server/server.js";
 import { selfSignedCert } from "../helpers/certs.js";
@@ -193,4 +194,28 @@ test("wss:// to an IPv6 target goes through the tunnel (TLS inside it) with a br
   assert.equal((await Promise.race([proxy.tunnelled, bypassed])).requestLine, "first byte 22");
   assert.equal(await echoed, "TLS over IPv6");
   assert.deepEqual(hosts, [authority]);
+});
+
+test("NO_PROXY matches IPv6 targets, written bare, in brackets, or in brackets with a port", () => {
+  const names = ["HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"] as const;
+  const saved = names.map((n) => process.env[n]);
+  try {
+    for (const n of names) delete process.env[n];
+    process.env.HTTP_PROXY = "http://127.0.0.1:3128";
+    const target = new URL("ws://[::1]:8080/");
+    assert.equal(proxyFor("env", target)?.href, "http://127.0.0.1:3128/", "no NO_PROXY: the proxy applies");
+    for (const entry of ["::1", "[::1]", "[::1]:8080", "example.com, ::1"]) {
+      process.env.NO_PROXY = entry;
+      assert.equal(proxyFor("env", target), null, `NO_PROXY=${entry}`);
+    }
+    process.env.NO_PROXY = "::2, [::1:0]";
+    assert.notEqual(proxyFor("env", target), null, "other IPv6 addresses do not match");
+    process.env.NO_PROXY = "localhost:8080";
+    assert.equal(proxyFor("env", new URL("ws://localhost:9000/")), null, "a port on a host name is still ignored");
+  } finally {
+    names.forEach((n, i) => {
+      if (saved[i] === undefined) delete process.env[n];
+      else process.env[n] = saved[i];
+    });
+  }
 });

@@ -19,6 +19,8 @@ export {
   type WebSocketServerOptions,
 } from "./server/options.js";
 export type { PubSubAdapter, RemoteDelivery } from "./server/adapter.js";
+export type { HandshakeRejection, ServerStats } from "./server/stats.js";
+export { formatPrometheus, PROMETHEUS_CONTENT_TYPE, type LabelledStats, type PrometheusOptions } from "./server/prometheus.js";
 export { CloseCode, type CloseCodeValue } from "./protocol/close-code.js";
 export { HandshakeError, ProtocolError } from "./protocol/errors.js";
 export { ReadyState, type ReadyStateValue } from "./protocol/connection.js";

@@ -19,6 +19,8 @@ export interface PubSubAdapter {
   subscribe(topic: string): void;
   /** This node's last local subscriber of `topic` left. */
   unsubscribe(topic: string): void;
+  /** Optional counters; `failed` (messages not carried to other nodes) shows in `server.stats()`. */
+  readonly stats?: { readonly failed: number };
   /** Releases connections; called by `server.close()`. */
   close(): Promise<void>;
 }

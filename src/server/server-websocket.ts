@@ -90,7 +90,16 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
       return SendStatus.Dropped;
     }
     if (!t.send(payload, binary, compress)) return SendStatus.Dropped;
+    this.countOut(typeof payload === "string" ? Buffer.byteLength(payload) : payload.length);
     return t.bufferedAmount > this.core.options.maxBackpressure ? SendStatus.Backpressure : SendStatus.Sent;
+  }
+
+  /** @internal Counts a message queued for sending (stats). */
+  countOut(bytes: number): void {
+    const c = this.core.counters;
+    c.messagesOut++;
+    c.bytesOut += bytes;
+    if (this.extensions !== "") c.deflateBytesOut += bytes;
   }
 
   /** @internal Counts a message dropped for backpressure and applies the policy. */
@@ -161,6 +170,10 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
 
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
+    const c = this.core.counters;
+    c.messagesIn++;
+    c.bytesIn += data.length;
+    if (this.extensions !== "") c.deflateBytesIn += data.length;
     const h = this.core.handlers.message;
     if (h !== undefined) h(this, data, isBinary);
   }

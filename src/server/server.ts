@@ -16,6 +16,7 @@ import { negotiateDeflate, type DeflateSetup } from "./deflate-setup.js";
 import { resolveOptions, type ResolvedOptions, type ServerHandlers, type UpgradeInfo, type WebSocketServerOptions } from "./options.js";
 import { PublishFrames } from "./publish-frames.js";
 import { SendStatus } from "./send-status.js";
+import { snapshot, StatsCounters, type HandshakeRejection, type ServerStats } from "./stats.js";
 import { ServerWebSocket, toPayload, type WebSocketData } from "./server-websocket.js";
 import { TopicRegistry } from "./topics.js";
 
@@ -88,6 +89,8 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   readonly topics = new TopicRegistry<T>();
   /** Messages dropped because a connection was over `maxBackpressure` (sends and publishes). */
   droppedMessages = 0;
+  /** @internal counters behind {@link WebSocketServer.stats} */
+  readonly counters = new StatsCounters();
 
   private readonly path: string | undefined;
   private readonly userOptions: WebSocketServerOptions<T>;
@@ -194,27 +197,27 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", swallow);
-    if (this.closing !== null) return abortHandshake(socket, new HandshakeError(503, "server is shutting down"), this.options.closeTimeout);
+    if (this.closing !== null) return this.reject(socket, new HandshakeError(503, "server is shutting down"), "shutdown");
     // A header count limit (node:http only truncates past its maxHeadersCount, 2000).
     if (req.rawHeaders.length / 2 > this.options.maxHeaderCount) {
-      return abortHandshake(socket, new HandshakeError(431, "too many request headers"), this.options.closeTimeout);
+      return this.reject(socket, new HandshakeError(431, "too many request headers"), "headers");
     }
     let request: UpgradeRequest;
     try {
       request = validateUpgradeRequest(req.method, req.httpVersion, req.headers);
     } catch (err) {
-      return abortHandshake(socket, err as HandshakeError, this.options.closeTimeout);
+      return this.reject(socket, err as HandshakeError, "invalid");
     }
     // RFC 6455 §10.2: the server may refuse origins it does not trust (403).
     const origins = this.userOptions.origins;
     if (origins !== undefined) {
       const origin = request.origin?.toLowerCase();
       if (origin === undefined || !origins.some((o) => o.toLowerCase() === origin)) {
-        return abortHandshake(socket, new HandshakeError(403, "origin not allowed"), this.options.closeTimeout);
+        return this.reject(socket, new HandshakeError(403, "origin not allowed"), "origin");
       }
     }
     if (this.clients.size + this.pendingHandshakes >= this.options.maxConnections) {
-      return abortHandshake(socket, new HandshakeError(503, "too many connections"), this.options.closeTimeout);
+      return this.reject(socket, new HandshakeError(503, "too many connections"), "capacity");
     }
     let protocol: string;
     try {
@@ -230,7 +233,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       return;
     }
     if (this.pendingHandshakes >= this.options.maxPendingHandshakes) {
-      return abortHandshake(socket, new HandshakeError(503, "too many pending handshakes"), this.options.closeTimeout);
+      return this.reject(socket, new HandshakeError(503, "too many pending handshakes"), "capacity");
     }
     this.pendingHandshakes++;
     let settled = false;
@@ -238,7 +241,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       if (settled) return;
       settled = true;
       this.pendingHandshakes--;
-      abortHandshake(socket, new HandshakeError(408, "handshake timeout"), this.options.closeTimeout);
+      this.reject(socket, new HandshakeError(408, "handshake timeout"), "timeout");
     }, this.options.handshakeTimeout);
     const info: UpgradeInfo = { protocols: request.protocols, origin: request.origin, protocol };
     let result: T | Promise<T>;
@@ -254,7 +257,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
         clearTimeout(timer);
         this.pendingHandshakes--;
         if (socket.destroyed || !socket.writable) return;
-        if (this.closing !== null) return abortHandshake(socket, new HandshakeError(503, "server is shutting down"), this.options.closeTimeout);
+        if (this.closing !== null) return this.reject(socket, new HandshakeError(503, "server is shutting down"), "shutdown");
         this.completeUpgrade(req, socket, head, request, info.protocol, data);
       },
       (err: unknown) => {
@@ -262,11 +265,17 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
         settled = true;
         clearTimeout(timer);
         this.pendingHandshakes--;
-        if (err instanceof HandshakeError) return abortHandshake(socket, err, this.options.closeTimeout);
+        if (err instanceof HandshakeError) return this.reject(socket, err, "hook");
         if (this.listenerCount("error") > 0) this.emit("error", err);
-        abortHandshake(socket, new HandshakeError(500, "internal error during the handshake"), this.options.closeTimeout);
+        this.reject(socket, new HandshakeError(500, "internal error during the handshake"), "error");
       },
     );
+  }
+
+  /** Refuses a handshake with an HTTP error response, counted by reason in {@link stats}. */
+  private reject(socket: Duplex, error: HandshakeError, reason: HandshakeRejection): void {
+    this.counters.rejected(reason);
+    abortHandshake(socket, error, this.options.closeTimeout);
   }
 
   private selectProtocol(offered: string[], req: IncomingMessage): string {
@@ -293,6 +302,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     s.setTimeout?.(0);
     socket.write(acceptResponse(request.key, protocol || undefined, negotiated?.response || undefined));
     this.clients.add(ws);
+    this.counters.handshakesAccepted++;
     transport.start();
     // The one boundary for user code: a throw in a listener or `open` closes this connection
     // with 1011 and is reported; it never reaches the HTTP server's 'upgrade' event.
@@ -309,6 +319,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   /** @internal called once when a connection's socket has closed */
   connectionClosed(ws: ServerWebSocket<T>): void {
     this.clients.delete(ws);
+    this.counters.socketClosed(ws.transport.socket, ws.extensions !== "");
     this.topics.unsubscribeAll(ws);
     if (this.closing !== null && this.clients.size === 0) this.emit("drained");
   }
@@ -324,6 +335,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     const payload = toPayload(data);
     const binary = isBinary ?? typeof payload !== "string";
     const bytes = typeof payload === "string" ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+    this.counters.publishes++;
     const n = this.deliverLocal(topic, bytes, binary, sender, compress);
     // The adapter may send later: give it bytes the caller cannot change under it.
     if (this.adapter !== null) this.adapter.publish(topic, typeof payload === "string" ? bytes : Buffer.from(bytes), binary);
@@ -339,6 +351,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     const frames = new PublishFrames(bytes, isBinary, compress ? (this.deflate?.options ?? null) : null);
     const limit = this.options.maxBackpressure;
     let n = 0;
+    let deflated = 0;
     for (const ws of subs) {
       if (ws === sender) continue;
       const t = ws.transport;
@@ -347,14 +360,35 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
         continue;
       }
       const frame = ws.publishWindowBits === 0 ? frames.plainFrame() : frames.compressedFrame(ws.publishWindowBits);
-      if (t.sendRaw(frame)) n++;
+      if (t.sendRaw(frame)) {
+        n++;
+        if (ws.extensions !== "") deflated++;
+      }
     }
+    const c = this.counters;
+    c.fanoutDeliveries += n;
+    c.messagesOut += n;
+    c.bytesOut += n * bytes.length;
+    c.deflateBytesOut += deflated * bytes.length;
     return n;
   }
 
   /** Number of local subscribers of `topic`. */
   subscriberCount(topic: string): number {
     return this.topics.count(topic);
+  }
+
+  // ---- stats ----------------------------------------------------------------------------
+
+  /**
+   * A snapshot of this server's counters: open connections, handshakes accepted and refused
+   * by reason, messages and bytes in and out, the compression ratio, messages dropped for
+   * backpressure, publishes and their deliveries, and the adapter's failures. Cheap to
+   * call (one pass over the open connections); `formatPrometheus` turns it into text.
+   */
+  stats(): ServerStats {
+    const open = [...this.clients].map((ws) => ({ socket: ws.transport.socket, deflate: ws.extensions !== "" }));
+    return snapshot(this.counters, open, this.droppedMessages, this.adapter?.stats?.failed ?? 0);
   }
 
   // ---- shutdown -------------------------------------------------------------------------

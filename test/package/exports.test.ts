@@ -14,6 +14,7 @@ const SURFACE: Record<string, Record<string, string>> = {
     CloseCode: "object",
     CloseEvent: "function",
     HandshakeError: "function",
+    PROMETHEUS_CONTENT_TYPE: "string",
     ProtocolError: "function",
     ReadyState: "object",
     SERVER_DEFAULTS: "object",

@@ -4,23 +4,28 @@
  */
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { clientFailure, pingClient, WebSocket } from "../client/websocket.js";
 import type { WebSocketOptions } from "../client/options.js";
 import { describeFailure } from "./describe-error.js";
-import { numberOption, UsageError } from "./usage.js";
+import { intOption, numberOption, UsageError } from "./usage.js";
 
 export const CONNECT_HELP = `Usage: wsx connect <url> [options]
 
 Interactive (a terminal): type a line to send it; output lines carry a timestamp, and
-received messages are marked "<", sent ones ">". Commands: /ping [data],
-/close [code] [reason], /binary <hex>, /quit (or Ctrl-D, Ctrl-C).
-From a pipe: sends each input line (or the whole input with --whole); when the input ends,
-waits --wait seconds and then until the server has been quiet for 200 ms, closes, and
-exits when the close handshake is done.
-Exit status: 0 after a clean close (1000, 1001, 1005, or one we started), 1 otherwise
-(the close code and reason are printed) or when the server cannot be reached, 2 for bad
-arguments.
+received messages are marked "<", sent ones ">". Commands: /ping [data] (shows the pong
+and its round trip), /close [code] [reason], /binary <hex>, /quit (or Ctrl-D, Ctrl-C),
+/help. A line starting with "//" is sent as text without its first "/".
+From a pipe: sends each input line (or the whole input with --whole; the same commands
+apply), then keeps listening until the server closes the connection, --replies messages
+have arrived, or --wait seconds have passed since the input ended. If the reader of our
+output goes away (| head -1), closes normally and exits 0.
+Exit status: 0 after a clean close (1000, 1001, 1005, or one we started: /close, /quit,
+Ctrl-D, --replies), 1 otherwise (the close code and reason are printed) or when the
+server cannot be reached or refuses the handshake (its status and body are printed),
+2 for bad arguments, 3 when --wait ran out before the server closed (replies after that
+point are lost).
 
 Options:
   --protocol <p>        offer a subprotocol (repeatable)
@@ -33,16 +38,19 @@ Options:
   --binary-as <enc>     print binary messages as hex, base64 or utf8 (default hex)
   --json                one JSON object per event on stdout
   --whole               send all of stdin as one message
-  --wait <s>            keep listening s seconds after stdin ends (default 0)
+  --replies <n>         piped: close once n messages have arrived and the input has ended
+  --wait <s>            piped: close s seconds after the input ends if the server has not
+                        closed by then, and exit 3 (default: wait for the server)
   -h, --help            show this help
 
 Examples:
   wsx connect ws://127.0.0.1:8080/echo
-  echo '{"type":"join","room":"lobby","name":"bot"}' | wsx connect ws://127.0.0.1:8080/chat --wait 2
+  echo hello | wsx connect ws://127.0.0.1:8080/echo --replies 1
+  echo '{"type":"join","room":"lobby","name":"bot"}' | wsx connect ws://127.0.0.1:8080/chat --replies 2
   wsx connect wss://example.com/socket --protocol chat.v1 -H "Authorization: Bearer t" --json`;
 
-/** How long the server must stay quiet after the input ends before a piped connect closes. */
-const QUIET_MS = 200;
+/** Exit status when --wait ran out before the server closed: replies may have been lost. */
+const EXIT_TIMED_OUT = 3;
 
 /** Runs `wsx connect`. */
 export async function connect(argv: string[]): Promise<number> {
@@ -60,6 +68,7 @@ export async function connect(argv: string[]): Promise<number> {
       json: { type: "boolean" },
       whole: { type: "boolean" },
       wait: { type: "string" },
+      replies: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
@@ -72,7 +81,8 @@ export async function connect(argv: string[]): Promise<number> {
   const binaryAs = values["binary-as"] ?? "hex";
   if (binaryAs !== "hex" && binaryAs !== "base64" && binaryAs !== "utf8") throw new UsageError(`--binary-as must be hex, base64 or utf8, got "${binaryAs}"`);
   const pingInterval = numberOption("ping-interval", values["ping-interval"], 0, 0, 86_400);
-  const wait = numberOption("wait", values.wait, 0, 0, 86_400);
+  const wait = values.wait === undefined ? null : numberOption("wait", values.wait, 0, 0, 86_400);
+  const replies = values.replies === undefined ? null : intOption("replies", values.replies, 0, 1);
   const headers: Record<string, string> = {};
   for (const h of values.header ?? []) {
     const i = h.indexOf(":");
@@ -91,6 +101,16 @@ export async function connect(argv: string[]): Promise<number> {
   }
 
   const url = positionals[0];
+  // Pongs are shown when they answer a /ping (pings sent by --ping-interval stay quiet).
+  const pendingPings: Array<{ data: string; at: number }> = [];
+  options.onPong = (data: Buffer) => {
+    const text = data.toString("utf8");
+    const i = pendingPings.findIndex((p) => p.data === text);
+    if (i === -1) return;
+    const ms = performance.now() - pendingPings[i].at;
+    pendingPings.splice(i, 1);
+    emit({ event: "pong", data: text, ms: Number(ms.toFixed(3)) }, `< [pong] ${text}${text ? " " : ""}(${ms.toFixed(1)} ms)`);
+  };
   let ws: WebSocket;
   try {
     ws = new WebSocket(url, values.protocol ?? [], options);
@@ -101,9 +121,12 @@ export async function connect(argv: string[]): Promise<number> {
   const json = values.json === true;
   const interactive = process.stdin.isTTY === true && !json;
   const stamp = (): string => new Date().toISOString().slice(11, 23);
+  // The reader of our output went away (`| head -1`): stop writing, close normally.
+  let outputGone = false;
   // In a terminal, output must not clobber the line being typed: clear it, print, redraw it.
   let prompt: ReturnType<typeof createInterface> | null = null;
   const emit = (event: Record<string, unknown>, text: string): void => {
+    if (outputGone) return;
     if (json) {
       process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n");
     } else if (prompt !== null) {
@@ -113,18 +136,35 @@ export async function connect(argv: string[]): Promise<number> {
       process.stdout.write(`${stamp()} ${text}\n`);
     }
   };
+  /** A note for the person (help, mistakes): on the terminal when interactive, else stderr. */
+  const note = (text: string): void => {
+    if (prompt !== null) {
+      process.stdout.write(`\r\x1b[K${text}\n`);
+      prompt.prompt(true);
+    } else {
+      process.stderr.write(`wsx: ${text}\n`);
+    }
+  };
   const show = (data: string | ArrayBuffer): string =>
     typeof data === "string" ? data : Buffer.from(data).toString(binaryAs as BufferEncoding);
 
   return new Promise<number>((resolve) => {
     let opened = false;
     let closedByUs = false;
+    let timedOut = false;
+    let inputEnded = false;
+    let received = 0;
     const close = (code?: number, reason?: string): void => {
       ws.close(code, reason); // throws on a bad code or reason (WHATWG close() steps 1-2)
       closedByUs = true;
     };
-    let lastMessageAt = 0;
+    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE" || outputGone) return;
+      outputGone = true;
+      if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) close(1000);
+    });
     let pinger: NodeJS.Timeout | null = null;
+    let waitTimer: NodeJS.Timeout | null = null;
     ws.onopen = () => {
       opened = true;
       emit({ event: "open", url: ws.url, protocol: ws.protocol, extensions: ws.extensions }, `connected to ${ws.url}${ws.protocol ? ` (protocol ${ws.protocol})` : ""}`);
@@ -133,18 +173,26 @@ export async function connect(argv: string[]): Promise<number> {
       else startPiped();
     };
     ws.onmessage = (e: { data: string | ArrayBuffer }) => {
-      lastMessageAt = Date.now();
+      received++;
       const binary = typeof e.data !== "string";
       emit({ event: "message", binary, data: show(e.data) }, `< ${binary ? `[binary ${binaryAs}] ` : ""}${show(e.data)}`);
+      closeIfAnswered();
     };
     ws.onclose = (e: { code: number; reason: string; wasClean: boolean }) => {
       if (pinger !== null) clearInterval(pinger);
+      if (waitTimer !== null) clearTimeout(waitTimer);
       if (prompt !== null) {
         // Leave the terminal on a clean line: no prompt after the last output.
         const rl = prompt;
         prompt = null;
         process.stdout.write("\r\x1b[K");
         rl.close();
+      }
+      // Input still open (e.g. `cat | wsx connect`) must not keep the process alive.
+      process.stdin.destroy();
+      if (outputGone) {
+        resolve(0);
+        return;
       }
       if (!opened) {
         const why = describeFailure(clientFailure(ws), url);
@@ -154,14 +202,22 @@ export async function connect(argv: string[]): Promise<number> {
         return;
       }
       emit({ event: "close", code: e.code, reason: e.reason, wasClean: e.wasClean }, `closed: ${e.code}${e.reason ? ` ${e.reason}` : ""}${e.wasClean ? "" : " (not clean)"}`);
+      if (timedOut && e.wasClean) {
+        process.stderr.write(`wsx: the server had not closed ${wait} s after the input ended; closed by us, so replies after that are lost\n`);
+        resolve(EXIT_TIMED_OUT);
+        return;
+      }
       // 1000 Normal Closure, 1001 Going Away, 1005 No Status Received (RFC 6455 §7.4.1).
-      // A clean close we asked for (end of input, /close, /quit, Ctrl-D) is normal with any code.
+      // A clean close we asked for (/close, /quit, Ctrl-D, --replies) is normal with any code.
       const normal = e.wasClean && (closedByUs || e.code === 1000 || e.code === 1005 || e.code === 1001);
       if (!normal) process.stderr.write(`wsx: connection closed abnormally: code ${e.code}${e.reason ? ` "${e.reason}"` : ""}${e.wasClean ? "" : " (not clean)"}\n`);
-      // Input still open (e.g. `cat | wsx connect`) must not keep the process alive.
-      process.stdin.destroy();
       resolve(normal ? 0 : 1);
     };
+
+    /** Piped: --replies messages have arrived after the input ended. */
+    function closeIfAnswered(): void {
+      if (inputEnded && replies !== null && received >= replies && ws.readyState === WebSocket.OPEN) close(1000);
+    }
 
     function startInteractive(): void {
       const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: "> " });
@@ -169,10 +225,9 @@ export async function connect(argv: string[]): Promise<number> {
       rl.prompt();
       rl.on("line", (line) => {
         if (ws.readyState !== WebSocket.OPEN) return;
-        if (!handleCommand(line)) {
-          ws.send(line);
-          // The typed line stays on screen after the "> " prompt: that is the sent mark.
-        }
+        const text = handleCommand(line);
+        // The typed line stays on screen after the "> " prompt: that is the sent mark.
+        if (text !== null) ws.send(text);
         if (ws.readyState === WebSocket.OPEN) rl.prompt();
       });
       // Ctrl-D / Ctrl-C: close normally.
@@ -187,53 +242,69 @@ export async function connect(argv: string[]): Promise<number> {
       });
     }
 
-    function handleCommand(line: string): boolean {
-      if (!line.startsWith("/")) return false;
+    /** Runs a slash command; returns the text to send for a line that is not one, else null. */
+    function handleCommand(line: string): string | null {
+      if (!line.startsWith("/")) return line;
+      // "//..." escapes a text line that starts with "/".
+      if (line.startsWith("//")) return line.slice(1);
       const [cmd, ...args] = line.split(" ");
-      if (cmd === "/ping") {
-        const data = args.join(" ");
-        // RFC 6455 §5.5: control frame payloads are at most 125 bytes.
-        if (Buffer.byteLength(data) > 125) process.stderr.write("wsx: a ping carries at most 125 bytes\n");
-        else if (pingClient(ws, data)) emit({ event: "ping", data }, `> [ping] ${data}`);
-      } else if (cmd === "/close") {
-        const code = args[0] === undefined ? 1000 : Number(args[0]);
-        try {
-          close(code, args.slice(1).join(" "));
-        } catch (err) {
-          process.stderr.write(`wsx: ${(err as Error).message}\n`);
+      switch (cmd) {
+        case "/ping": {
+          const data = args.join(" ");
+          // RFC 6455 §5.5: control frame payloads are at most 125 bytes.
+          if (Buffer.byteLength(data) > 125) note("a ping carries at most 125 bytes");
+          else if (pingClient(ws, data)) {
+            pendingPings.push({ data, at: performance.now() });
+            emit({ event: "ping", data }, `> [ping] ${data}`);
+          }
+          break;
         }
-      } else if (cmd === "/binary") {
-        const hex = args.join("").replace(/\s+/g, "");
-        if (!/^([0-9a-fA-F]{2})*$/.test(hex)) {
-          process.stderr.write("wsx: /binary takes hex bytes, e.g. /binary 00ff10\n");
-        } else {
-          const bytes = Buffer.from(hex, "hex");
-          ws.send(bytes);
-          emit({ event: "sent", binary: true, data: bytes.toString(binaryAs as BufferEncoding) }, `> [binary ${binaryAs}] ${bytes.toString(binaryAs as BufferEncoding)}`);
+        case "/close": {
+          const code = args[0] === undefined ? 1000 : Number(args[0]);
+          try {
+            close(code, args.slice(1).join(" "));
+          } catch (err) {
+            note((err as Error).message);
+          }
+          break;
         }
-      } else if (cmd === "/quit") {
-        close(1000);
-      } else {
-        return false;
+        case "/binary": {
+          const hex = args.join("").replace(/\s+/g, "");
+          if (!/^([0-9a-fA-F]{2})*$/.test(hex)) {
+            note("/binary takes hex bytes, e.g. /binary 00ff10");
+          } else {
+            const bytes = Buffer.from(hex, "hex");
+            ws.send(bytes);
+            emit({ event: "sent", binary: true, data: bytes.toString(binaryAs as BufferEncoding) }, `> [binary ${binaryAs}] ${bytes.toString(binaryAs as BufferEncoding)}`);
+          }
+          break;
+        }
+        case "/quit":
+          close(1000);
+          break;
+        case "/help":
+          note(COMMANDS_HELP);
+          break;
+        default:
+          note(`unknown command ${cmd}: not sent (/help lists the commands; start the line with "//" to send it as text)`);
       }
-      return true;
+      return null;
     }
 
     function startPiped(): void {
-      // After the input ends: wait --wait seconds, then until the server has been quiet for
-      // QUIET_MS (replies still on their way would be lost once we close: WHATWG drops
-      // messages that arrive after close()), then close.
+      // After the input ends: wait for the server to close, for --replies messages, or for
+      // --wait seconds. Closing earlier would lose replies still on their way (WHATWG drops
+      // messages that arrive after close()).
       const finish = (): void => {
-        const quietClose = (): void => {
-          if (ws.readyState !== WebSocket.OPEN) return;
-          const idle = Date.now() - lastMessageAt;
-          if (idle >= QUIET_MS && ws.bufferedAmount === 0) close(1000);
-          else setTimeout(quietClose, Math.max(10, QUIET_MS - idle));
-        };
-        setTimeout(() => {
-          lastMessageAt = Math.max(lastMessageAt, Date.now() - QUIET_MS + 50);
-          quietClose();
-        }, wait * 1000);
+        inputEnded = true;
+        closeIfAnswered();
+        if (wait !== null && ws.readyState === WebSocket.OPEN) {
+          waitTimer = setTimeout(() => {
+            if (ws.readyState !== WebSocket.OPEN) return;
+            timedOut = true;
+            close(1000);
+          }, wait * 1000);
+        }
       };
       if (values.whole) {
         const chunks: Buffer[] = [];
@@ -251,12 +322,22 @@ export async function connect(argv: string[]): Promise<number> {
       const rl = createInterface({ input: process.stdin });
       rl.on("line", (line) => {
         if (ws.readyState !== WebSocket.OPEN) return;
-        if (!handleCommand(line)) {
-          ws.send(line);
-          emit({ event: "sent", binary: false, data: line }, `> ${line}`);
+        const text = handleCommand(line);
+        if (text !== null) {
+          ws.send(text);
+          emit({ event: "sent", binary: false, data: text }, `> ${text}`);
         }
       });
       rl.on("close", finish);
     }
   });
 }
+
+/** The interactive commands, as /help shows them. */
+const COMMANDS_HELP = `commands:
+  /ping [data]            send a ping; the pong is shown with its round-trip time
+  /close [code] [reason]  start the close handshake (default 1000)
+  /binary <hex>           send bytes as a binary message, e.g. /binary 00ff10
+  /quit                   close with 1000 and exit (also Ctrl-D, Ctrl-C)
+  /help                   this list
+  //text                  send "/text" as a text message`;

@@ -59,11 +59,26 @@ async function main(argv: string[]): Promise<number> {
       return bench(rest);
     }
     default:
-      throw new UsageError(`unknown command "${command}" (try wsx --help)`);
+      throw new UsageError(`unknown command "${command}"`);
   }
 }
 
-main(process.argv.slice(2)).then(
+const COMMANDS = new Set(["serve", "connect", "exec", "bench"]);
+
+// A reader that goes away (`wsx … | head -1`) is not an error worth a stack trace. Commands
+// that hold connections handle it themselves first (connect closes normally).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") {
+      if (stream.listenerCount("error") === 1) process.exit(process.exitCode ?? 0);
+      return;
+    }
+    throw err;
+  });
+}
+
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => {
     process.exitCode = code;
     // Servers closed, clients gone: nothing should keep us, but never hang on a stray handle.
@@ -71,8 +86,9 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      // One line: parseArgs explains some errors over several.
-      process.stderr.write(`wsx: ${(err as Error).message.split("\n")[0]} (try --help)\n`);
+      // One line (parseArgs explains some errors over several), and one hint.
+      const hint = COMMANDS.has(argv[0]) ? `wsx ${argv[0]} --help` : "wsx --help";
+      process.stderr.write(`wsx: ${(err as Error).message.split("\n")[0]} (try ${hint})\n`);
       process.exitCode = 2;
       return;
     }

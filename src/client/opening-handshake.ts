@@ -20,6 +20,11 @@ export interface OpenedSocket extends HandshakeResult {
   response: IncomingMessage;
 }
 
+/** Bytes of a refused handshake's response body kept for `clientFailure(ws).body`. */
+const MAX_REJECTION_BODY = 2048;
+/** How long to wait for that body after the response head, in ms. */
+const REJECTION_BODY_WAIT_MS = 1000;
+
 /** Runs the opening handshake; `extensionOffer` is the Sec-WebSocket-Extensions value, if any. */
 export function openingHandshake(
   url: URL,
@@ -103,8 +108,26 @@ export function openingHandshake(
       });
       req.once("response", (res: IncomingMessage) => {
         // RFC 6455 §4.1: anything but 101 fails the connection; redirects are not followed.
-        res.resume();
-        fail(new HandshakeError(res.statusCode ?? 0, `unexpected server response: ${res.statusCode}`));
+        // The start of the body is kept: it is often the server's reason ("invalid token").
+        const status = res.statusCode ?? 0;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const done = (): void => {
+          clearTimeout(bodyTimer);
+          const body = Buffer.concat(chunks).subarray(0, MAX_REJECTION_BODY).toString("utf8");
+          const err = new HandshakeError(status, `unexpected server response: ${status}${res.statusMessage ? ` ${res.statusMessage}` : ""}`);
+          fail(Object.assign(err, { body }));
+        };
+        // A body that never ends must not hold the failure back.
+        const bodyTimer = setTimeout(done, REJECTION_BODY_WAIT_MS);
+        res.on("data", (chunk: Buffer) => {
+          chunks.push(chunk);
+          size += chunk.length;
+          if (size >= MAX_REJECTION_BODY) done();
+        });
+        res.once("end", done);
+        res.once("error", done);
+        res.once("close", done);
       });
       req.once("error", fail);
       req.end();

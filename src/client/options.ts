@@ -37,6 +37,11 @@ export interface WebSocketOptions {
   pfx?: string | Buffer;
   /** Passphrase of `key` or `pfx`. */
   passphrase?: string;
+  /**
+   * Called with the payload of each pong the server sends (RFC 6455 §5.5.3), such as the
+   * answer to `pingClient`. Node-only: browsers do not expose pongs. Default: none.
+   */
+  onPong?: (data: Buffer) => void;
 }
 
 /** Client defaults: the limits and times shared with the server. */

@@ -41,7 +41,11 @@ export function pingClient(ws: WebSocket, data: string | Uint8Array = ""): boole
   return t !== null && ws.readyState === OPEN ? t.ping(data) : false;
 }
 
-/** Why a client connection failed (handshake refused, DNS, TLS, protocol error), if it did. */
+/**
+ * Why a client connection failed (handshake refused, DNS, TLS, protocol error), if it did. A
+ * refused handshake is a `HandshakeError` whose `status` is the server's HTTP status and whose
+ * `body` holds the start of the response body (at most 2 KiB, decoded as UTF-8).
+ */
 export function clientFailure(ws: WebSocket): Error | null {
   return internals.get(ws)?.failure() ?? null;
 }
@@ -102,6 +106,7 @@ export class WebSocket extends EventTarget {
   /** Set when the connection had to be failed (fires `error` before `close`). */
   #failed = false;
   #failure: Error | null = null;
+  #onPong: ((data: Buffer) => void) | undefined;
   #handlers: { open: Handler; message: Handler; error: Handler; close: Handler } = { open: null, message: null, error: null, close: null };
 
   /**
@@ -337,6 +342,7 @@ export class WebSocket extends EventTarget {
   // ---- connection ------------------------------------------------------------------------
 
   #connect(protocols: string[], options: WebSocketOptions): void {
+    this.#onPong = options.onPong;
     const deflateOption = options.perMessageDeflate;
     const deflate: PerMessageDeflateOptions | null = deflateOption === undefined || deflateOption === false ? null : deflateOption === true ? {} : deflateOption;
     if (deflate !== null) validatePerMessageDeflateOptions(deflate);
@@ -419,7 +425,14 @@ export class WebSocket extends EventTarget {
       this.dispatchEvent(new WebSocketMessageEvent("message", { data: value, origin: this.#origin }));
     },
     onPing: noop,
-    onPong: noop,
+    onPong: (data: Buffer): void => {
+      // A listener's throw must not unwind through the parser: it becomes a process warning.
+      try {
+        this.#onPong?.(data);
+      } catch (err) {
+        process.emitWarning(err instanceof Error ? err : String(err), "WebSocketOnPongWarning");
+      }
+    },
     onCloseFrame: (): void => {
       // WHATWG: the closing handshake has started: CLOSING.
       if (this.#readyState === OPEN) this.#readyState = CLOSING;

@@ -3,9 +3,12 @@
 import assert from "node:assert/strict";
 import type { IncomingMessage } from "node:http";
 import { after, before, describe, test } from "node:test";
+import { join } from "node:path";
+import { HandshakeError } from "../../src/protocol/errors.js";
 import { WebSocketServer } from "../../src/server/server.js";
+import { spawnChild } from "../helpers/process.js";
 import { selfSignedCert } from "../helpers/certs.js";
-import { jsonLines, run, serve, type Served } from "./wsx.js";
+import { jsonLines, ROOT, run, serve, WSX, wsx, type Served } from "./wsx.js";
 
 interface Event {
   event: string;
@@ -28,7 +31,7 @@ describe("wsx connect against wsx serve", () => {
   });
 
   test("piped: sends each line, prints the echoes with marks, closes normally, exits 0", async (t) => {
-    const r = await run(t, ["connect", `ws://${server.host}/echo`], "one\ntwo\nthree\n");
+    const r = await run(t, ["connect", `ws://${server.host}/echo`, "--replies", "3"], "one\ntwo\nthree\n");
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split("\n");
     assert.match(lines[0], /^\d\d:\d\d:\d\d\.\d{3} connected to ws:\/\//);
@@ -40,7 +43,7 @@ describe("wsx connect against wsx serve", () => {
   });
 
   test("--json: one object per event; --whole sends the input as one message", async (t) => {
-    const r = await run(t, ["connect", `ws://${server.host}/echo`, "--json", "--whole"], "line 1\nline 2\n");
+    const r = await run(t, ["connect", `ws://${server.host}/echo`, "--json", "--whole", "--replies", "1"], "line 1\nline 2\n");
     assert.equal(r.code, 0, r.stderr);
     const events = jsonLines<Event>(r.stdout);
     assert.deepEqual(events.map((e) => e.event), ["open", "sent", "message", "close"]);
@@ -50,15 +53,15 @@ describe("wsx connect against wsx serve", () => {
   });
 
   test("binary messages are shown in the --binary-as encoding", async (t) => {
-    const r = await run(t, ["connect", `ws://${server.host}/echo`, "--json", "--binary-as", "base64"], "/binary 00ff10\n");
+    const r = await run(t, ["connect", `ws://${server.host}/echo`, "--json", "--binary-as", "base64", "--replies", "1"], "/binary 00ff10\n");
     assert.equal(r.code, 0, r.stderr);
     const message = jsonLines<Event>(r.stdout).find((e) => e.event === "message");
     assert.deepEqual([message?.binary, message?.data], [true, Buffer.from([0, 0xff, 0x10]).toString("base64")]);
   });
 
-  test("the chat endpoint: join, say, and the replies in order (--wait keeps listening)", async (t) => {
+  test("the chat endpoint: join, say, and the replies in order (--replies keeps listening)", async (t) => {
     const input = '{"type":"join","room":"cli","name":"bot"}\n{"type":"say","text":"hello room"}\n';
-    const r = await run(t, ["connect", `ws://${server.host}/chat`, "--json", "--wait", "0.5"], input);
+    const r = await run(t, ["connect", `ws://${server.host}/chat`, "--json", "--replies", "3"], input);
     assert.equal(r.code, 0, r.stderr);
     const replies = jsonLines<Event>(r.stdout)
       .filter((e) => e.event === "message")
@@ -71,7 +74,7 @@ describe("wsx connect against wsx serve", () => {
 
   test("--compress negotiates permessage-deflate with wsx serve --compress", async (t) => {
     const compressed = await serve(t, ["--compress", "--quiet"]);
-    const r = await run(t, ["connect", `ws://${compressed.host}/echo`, "--json", "--compress"], `${"squeeze ".repeat(100)}\n`);
+    const r = await run(t, ["connect", `ws://${compressed.host}/echo`, "--json", "--compress", "--replies", "1"], `${"squeeze ".repeat(100)}\n`);
     assert.equal(r.code, 0, r.stderr);
     const events = jsonLines<Event & { extensions?: string }>(r.stdout);
     assert.match(events[0].extensions ?? "", /^permessage-deflate/);
@@ -151,7 +154,7 @@ describe("wsx connect: failures", () => {
     assert.equal(untrusted.code, 1);
     assert.match(untrusted.stderr, /TLS failure/);
     for (const extra of [["--ca", certPath], ["--insecure"]]) {
-      const r = await run(t, ["connect", url, "--json", ...extra], "secure\n");
+      const r = await run(t, ["connect", url, "--json", "--replies", "1", ...extra], "secure\n");
       assert.equal(r.code, 0, `${extra.join(" ")}: ${r.stderr}`);
       assert.equal(jsonLines<Event>(r.stdout).find((e) => e.event === "message")?.data, "secure");
     }
@@ -163,5 +166,102 @@ describe("wsx connect: failures", () => {
     const [event] = jsonLines<Event>(r.stdout);
     assert.equal(event.event, "error");
     assert.match(event.message ?? "", /refused/);
+  });
+});
+
+describe("wsx connect: piped mode waits for the replies", () => {
+  const SLOW = join(ROOT, "test/cli/fixtures/slow-upper.mjs");
+  async function slowExec(t: import("node:test").TestContext): Promise<string> {
+    const server = wsx(t, ["exec", "--port", "0", "--quiet", "--", process.execPath, SLOW]);
+    const m = await server.waitForLine(/listening on (ws:\/\/127\.0\.0\.1:\d+)\//, 15_000);
+    return m[1];
+  }
+
+  test("a slow program behind wsx exec: every reply arrives before the server's close, exit 0", async (t) => {
+    const url = await slowExec(t);
+    // The program answers each line 400 ms later and exits after "done": wsx exec then closes with 1000.
+    const r = await run(t, ["connect", url, "--json"], "one\ntwo\ndone\n");
+    assert.equal(r.code, 0, r.stderr);
+    const events = jsonLines<Event>(r.stdout);
+    assert.deepEqual(events.filter((e) => e.event === "message").map((e) => e.data), ["ONE", "TWO"]);
+    assert.deepEqual([events.at(-1)?.event, events.at(-1)?.code], ["close", 1000]);
+  });
+
+  test("--replies n closes once n messages have arrived, however slowly", async (t) => {
+    const url = await slowExec(t);
+    const r = await run(t, ["connect", url, "--json", "--replies", "2"], "a\nb\n");
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(jsonLines<Event>(r.stdout).filter((e) => e.event === "message").map((e) => e.data), ["A", "B"]);
+  });
+
+  test("--wait running out before the server closes: closes, says replies may be lost, exit 3", async (t) => {
+    const url = await slowExec(t);
+    const r = await run(t, ["connect", url, "--wait", "0"], "never answered in time\n");
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /replies after that are lost/);
+  });
+
+  test("`| head -1`: the reader going away is no error: no stack trace, the connection closes, exit 0", async (t) => {
+    const s = await serve(t, ["--quiet"]);
+    // Enough output to overflow the pipe after head has gone, so EPIPE is certain.
+    const lines = 3000;
+    const script = `seq 1 ${lines} | "$0" "$1" connect ws://${s.host}/echo --replies ${lines} | head -1; echo "status=\${PIPESTATUS[1]}" >&2`;
+    const child = spawnChild("bash", ["-c", script, process.execPath, WSX], { t, name: "wsx connect | head -1" });
+    const { code } = await child.exited(30_000);
+    assert.equal(code, 0);
+    assert.match(child.stdout(), /^\d\d:\d\d:\d\d\.\d{3} connected to ws:\/\//);
+    assert.equal(child.stdout().trim().split("\n").length, 1);
+    assert.match(child.stderr(), /status=0/);
+    assert.doesNotMatch(child.stderr(), /EPIPE|Error|at /);
+  });
+});
+
+describe("wsx connect: what it tells the person", () => {
+  test("a refused handshake shows the status and the body the server sent", async (t) => {
+    const wss = new WebSocketServer({
+      port: 0,
+      host: "127.0.0.1",
+      upgrade: () => {
+        throw new HandshakeError(401, "token expired at 12:00, sign in again");
+      },
+    });
+    t.after(() => wss.close());
+    await wss.ready();
+    const r = await run(t, ["connect", `ws://127.0.0.1:${wss.port}/`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /HTTP 401 Unauthorized: token expired at 12:00, sign in again/);
+  });
+
+  test("wss:// to a plain ws:// port: says the server does not speak TLS, no OpenSSL dump or certificate advice", async (t) => {
+    const s = await serve(t, ["--quiet"]);
+    const r = await run(t, ["connect", `wss://${s.host}/echo`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /did not answer in TLS.*try ws:\/\//);
+    assert.doesNotMatch(r.stderr, /--insecure|--ca|SSL routines|openssl/);
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+  });
+
+  test("/ping shows the pong with its data; /help lists commands; unknown commands are not sent; // escapes", async (t) => {
+    const s = await serve(t, ["--quiet"]);
+    const r = await run(t, ["connect", `ws://${s.host}/echo`, "--json", "--replies", "1"], "/ping are you there\n/help\n/nope\n//slash\n");
+    assert.equal(r.code, 0, r.stderr);
+    const events = jsonLines<Event & { ms?: number }>(r.stdout);
+    const pong = events.find((e) => e.event === "pong");
+    assert.equal(pong?.data, "are you there");
+    assert.equal(typeof pong?.ms, "number");
+    assert.deepEqual(events.filter((e) => e.event === "sent" || e.event === "message").map((e) => [e.event, e.data]), [["sent", "/slash"], ["message", "/slash"]]);
+    assert.match(r.stderr, /\/ping \[data\]/);
+    assert.match(r.stderr, /unknown command \/nope: not sent/);
+  });
+
+  test("a usage error prints one hint, naming the command's help", async (t) => {
+    const unknown = await run(t, ["frob"]);
+    assert.equal(unknown.code, 2);
+    assert.equal(unknown.stderr.match(/\(try /g)?.length, 1, unknown.stderr);
+    assert.match(unknown.stderr, /\(try wsx --help\)/);
+    const bad = await run(t, ["connect", "--frob"]);
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr.match(/\(try /g)?.length, 1, bad.stderr);
+    assert.match(bad.stderr, /\(try wsx connect --help\)/);
   });
 });

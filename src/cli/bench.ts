@@ -12,8 +12,12 @@ import { intOption, UsageError } from "./usage.js";
 export const BENCH_HELP = `Usage: wsx bench <url> [url2] [options]
 
 Opens -c connections to an echo endpoint, keeps -d messages of -s bytes in flight on each
-for -t seconds, and reports messages/s, MB/s and p50/p99/max round-trip latency. With two
-URLs, runs them alternately --rounds times each and prints the ratio.
+for -t seconds, and reports messages/s, MB/s and p50/p99/p99.9/max round-trip latency.
+Every reply is checked: only an exact echo (same bytes, same text/binary type) counts;
+anything else is a wrong reply, and any wrong reply, lost connection or a run without a
+single echo makes the exit status 1. Runs longer than 3 s show their progress on stderr
+(a live line on a terminal, a line every 2 s otherwise). With two URLs, runs them
+alternately --rounds times each and prints the ratio.
 
 Options:
   -c, --connections <n>  connections (default 50)
@@ -41,8 +45,14 @@ export interface BenchResult {
   mbPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  p999Ms: number;
   maxMs: number;
+  /** Connections lost during the run. */
   errors: number;
+  /** Replies that were not an exact echo of what was sent. */
+  wrongReplies: number;
+  /** The first wrong reply, shortened, to show what the server said instead. */
+  firstWrongReply?: string;
 }
 
 interface Settings {
@@ -116,12 +126,21 @@ export async function bench(argv: string[]): Promise<number> {
   } else {
     process.stdout.write(table(summary, ratio));
   }
-  const lost = results.flat().reduce((n, r) => n + r.errors, 0);
-  if (lost > 0) {
-    process.stderr.write(`wsx: ${lost} connection(s) were lost during the run\n`);
-    return 1;
+  let status = 0;
+  for (const r of results.flat()) {
+    if (r.wrongReplies > 0) {
+      process.stderr.write(`wsx: ${r.url}: ${fmt(r.wrongReplies, 0)} replies were not echoes of what was sent (is it an echo endpoint?); the first: ${r.firstWrongReply}\n`);
+      status = 1;
+    } else if (r.messages === 0) {
+      process.stderr.write(`wsx: ${r.url}: no echo came back in ${r.seconds.toFixed(1)} s\n`);
+      status = 1;
+    }
+    if (r.errors > 0) {
+      process.stderr.write(`wsx: ${r.url}: ${r.errors} connection(s) were lost during the run\n`);
+      status = 1;
+    }
   }
-  return 0;
+  return status;
 }
 
 /** The results as a text table: one column per URL, and a ratio column for two. */
@@ -131,9 +150,11 @@ function table(summary: BenchResult[], ratio: number | undefined): string {
     ["MB/s", (r) => r.mbPerSec, 2, false],
     ["p50 latency ms", (r) => r.p50Ms, 3, true],
     ["p99 latency ms", (r) => r.p99Ms, 3, true],
+    ["p99.9 latency ms", (r) => r.p999Ms, 3, true],
     ["max latency ms", (r) => r.maxMs, 3, true],
     ["messages", (r) => r.messages, 0, false],
     ["errors", (r) => r.errors, 0, true],
+    ["wrong replies", (r) => r.wrongReplies, 0, true],
   ];
   const header = ["", ...summary.map((r, i) => (summary.length === 2 ? `${i === 0 ? "A" : "B"}: ${r.url}` : r.url))];
   if (ratio !== undefined) header.push("A/B");
@@ -167,6 +188,15 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** Shows a reply for the wrong-reply message: text as JSON, bytes as hex; at most 80 characters. */
+function preview(data: string | ArrayBuffer): string {
+  const text = typeof data === "string" ? JSON.stringify(data) : `[binary] ${Buffer.from(data).toString("hex")}`;
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+/** Seconds of run from which progress is shown. */
+const PROGRESS_AFTER_S = 3;
+
 async function runOnce(url: string, s: Settings): Promise<BenchResult> {
   const payload: string | Buffer = s.text ? "x".repeat(s.size) : Buffer.alloc(s.size, 0x61);
   const sockets: WebSocket[] = [];
@@ -176,9 +206,16 @@ async function runOnce(url: string, s: Settings): Promise<BenchResult> {
   const latencies = new Float64Array(cap);
   let samples = 0;
   let messages = 0;
+  let wrongReplies = 0;
+  let firstWrongReply: string | undefined;
   let errors = 0;
   let running = false;
   let settingUp = true;
+  /** Whether a reply is the exact echo of the payload: same type, same bytes. */
+  const isEcho =
+    typeof payload === "string"
+      ? (data: string | ArrayBuffer): boolean => data === payload
+      : (data: string | ArrayBuffer): boolean => typeof data !== "string" && data.byteLength === payload.length && payload.equals(new Uint8Array(data));
 
   const opened = Promise.all(
     Array.from({ length: s.connections }, (_, i) =>
@@ -193,11 +230,17 @@ async function runOnce(url: string, s: Settings): Promise<BenchResult> {
           // A connection lost during the run is an error (ours close after it).
           else if (running) errors++;
         };
-        ws.onmessage = () => {
+        ws.onmessage = (e: { data: string | ArrayBuffer }) => {
           if (!running) return;
+          // One reply per message in flight: it frees the slot either way, but only an echo counts.
           const t0 = sent[i].shift();
-          if (t0 !== undefined && samples < cap) latencies[samples++] = performance.now() - t0;
-          messages++;
+          if (isEcho(e.data)) {
+            if (t0 !== undefined && samples < cap) latencies[samples++] = performance.now() - t0;
+            messages++;
+          } else {
+            wrongReplies++;
+            firstWrongReply ??= preview(e.data);
+          }
           sent[i].push(performance.now());
           ws.send(payload);
         };
@@ -219,18 +262,19 @@ async function runOnce(url: string, s: Settings): Promise<BenchResult> {
       sockets[i].send(payload);
     }
   }
-  const progress = process.stderr.isTTY
-    ? setInterval(() => {
-        const elapsed = (performance.now() - start) / 1000;
-        process.stderr.write(`\r\x1b[K${url}: ${elapsed.toFixed(0)}/${s.seconds} s, ${fmt(messages, 0)} messages, ${fmt(messages / elapsed, 0)} msgs/s`);
-      }, 500)
-    : null;
+  const tty = process.stderr.isTTY === true;
+  const showProgress = (): void => {
+    const elapsed = (performance.now() - start) / 1000;
+    const line = `${url}: ${elapsed.toFixed(0)}/${s.seconds} s, ${fmt(messages, 0)} echoes, ${fmt(messages / elapsed, 0)} msgs/s${wrongReplies > 0 ? `, ${fmt(wrongReplies, 0)} wrong replies` : ""}`;
+    process.stderr.write(tty ? `\r\x1b[K${line}` : `wsx bench: ${line}\n`);
+  };
+  const progress = s.seconds > PROGRESS_AFTER_S ? setInterval(showProgress, tty ? 500 : 2000) : null;
   await new Promise((r) => setTimeout(r, s.seconds * 1000));
   running = false;
   const seconds = (performance.now() - start) / 1000;
   if (progress !== null) {
     clearInterval(progress);
-    process.stderr.write("\r\x1b[K");
+    if (tty) process.stderr.write("\r\x1b[K");
   }
   await Promise.all(
     sockets.map(
@@ -243,7 +287,7 @@ async function runOnce(url: string, s: Settings): Promise<BenchResult> {
     ),
   );
   const sorted = latencies.subarray(0, samples).sort();
-  return {
+  const result: BenchResult = {
     url,
     connections: s.connections,
     messages,
@@ -252,7 +296,11 @@ async function runOnce(url: string, s: Settings): Promise<BenchResult> {
     mbPerSec: (messages * s.size) / seconds / 1e6,
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
+    p999Ms: percentile(sorted, 99.9),
     maxMs: sorted.length > 0 ? sorted[sorted.length - 1] : 0,
     errors,
+    wrongReplies,
   };
+  if (firstWrongReply !== undefined) result.firstWrongReply = firstWrongReply;
+  return result;
 }

@@ -13,8 +13,11 @@ interface Result {
   mbPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  p999Ms: number;
   maxMs: number;
   errors: number;
+  wrongReplies: number;
+  firstWrongReply?: string;
 }
 
 function checkResult(r: Result, url: string): void {
@@ -24,8 +27,9 @@ function checkResult(r: Result, url: string): void {
   assert.ok(r.seconds > 0);
   assert.ok(Math.abs(r.msgsPerSec - r.messages / r.seconds) < 1e-6 * r.msgsPerSec + 1e-9, "rate = messages / seconds");
   assert.ok(Math.abs(r.mbPerSec - (r.messages * 64) / r.seconds / 1e6) < 1e-6, "MB/s = messages × size / seconds");
-  assert.ok(r.p50Ms > 0 && r.p50Ms <= r.p99Ms && r.p99Ms <= r.maxMs, `percentiles ordered: ${r.p50Ms} ${r.p99Ms} ${r.maxMs}`);
+  assert.ok(r.p50Ms > 0 && r.p50Ms <= r.p99Ms && r.p99Ms <= r.p999Ms && r.p999Ms <= r.maxMs, `percentiles ordered: ${r.p50Ms} ${r.p99Ms} ${r.p999Ms} ${r.maxMs}`);
   assert.equal(r.errors, 0);
+  assert.equal(r.wrongReplies, 0);
 }
 
 describe("wsx bench", () => {
@@ -66,6 +70,29 @@ describe("wsx bench", () => {
     assert.ok(header.includes(`A: ${a}`) && header.includes(`B: ${b}`) && header.includes("A/B"), header);
     assert.match(text.stdout, /^messages\/s\s+[\d,]+\s+[\d,]+\s+\d+\.\d\dx$/m);
     assert.match(text.stdout, /^p99 latency ms\s+/m);
+    assert.match(text.stdout, /^p99\.9 latency ms\s+/m);
+  });
+
+  test("an endpoint that does not echo (/chat answers each frame with an error): wrong replies, no echoes counted, exit 1", async (t) => {
+    const url = `ws://${server.host}/chat`;
+    const r = await run(t, ["bench", url, "-c", "2", "-s", "16", "-d", "1", "-t", "1", "--text", "--json"], "", 30_000);
+    assert.equal(r.code, 1, r.stderr);
+    const [result] = (JSON.parse(r.stdout) as { results: Result[] }).results;
+    assert.equal(result.messages, 0, "an error reply is not an echo");
+    assert.ok(result.wrongReplies > 0);
+    assert.match(result.firstWrongReply ?? "", /error/);
+    assert.match(r.stderr, /replies were not echoes of what was sent/);
+  });
+
+  test("a run longer than 3 s shows progress on stderr (one line every 2 s without a terminal)", async (t) => {
+    const url = `ws://${server.host}/echo`;
+    const r = await run(t, ["bench", url, "-c", "1", "-s", "8", "-d", "1", "-t", "4", "--json"], "", 30_000);
+    assert.equal(r.code, 0, r.stderr);
+    const progress = r.stderr.split("\n").filter((l) => l.startsWith("wsx bench: "));
+    assert.ok(progress.length >= 1, r.stderr);
+    assert.match(progress[0], /^wsx bench: ws:\/\/\S+: \d+\/4 s, [\d,]+ echoes, [\d,]+ msgs\/s$/);
+    const [result] = (JSON.parse(r.stdout) as { results: Result[] }).results;
+    assert.ok(result.messages > 0 && result.wrongReplies === 0);
   });
 
   test("an unreachable URL: the reason, exit 1", async (t) => {

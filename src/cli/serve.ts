@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { PubSubAdapter } from "../server/adapter.js";
+import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "../server/prometheus.js";
 import { WebSocketServer } from "../server/server.js";
 import { CHAT_LIMITS, chatHandlers, newChatMember, type ChatMember } from "./chat.js";
 import { createLogger } from "./log.js";
@@ -17,16 +18,18 @@ import { intOption, UsageError } from "./usage.js";
 export const SERVE_HELP = `Usage: wsx serve [options]
 
 Serves a chat demo at /, chat rooms over WebSocket at /chat, an echo endpoint at /echo
-(text and binary) and a health check at /health. Prints the URL to open, then logs one
-line per connection, close and error on stderr. SIGINT/SIGTERM: stop accepting, close
-every connection with 1001, exit.
+(text and binary), a health check at /health and Prometheus metrics at /metrics. Prints
+the URL to open, then logs one line per connection, close and error on stderr.
+SIGINT/SIGTERM: refuse new WebSocket connections (503) and answer /health with 503 while
+every connection is closed with 1001, then stop listening and exit.
 
 Options:
   --port <n>          port to listen on (default 8080; 0 picks a free port)
   --host <addr>       address to listen on (default 127.0.0.1)
   --tls-cert <file>   PEM certificate: serve https/wss (with --tls-key)
   --tls-key <file>    PEM private key
-  --redis <url>       share pub/sub through Redis (default: in-memory)
+  --redis <url>       share pub/sub through Redis (default: in-memory); needs the
+                      redis package (npm install redis)
   --compress          negotiate permessage-deflate
   --max-payload <n>   largest incoming message in bytes (default 16777216)
   --origin <origin>   allow only this Origin (repeatable; default: any)
@@ -96,7 +99,13 @@ export async function serve(argv: string[]): Promise<number> {
 
   let adapter: PubSubAdapter | undefined;
   if (values.redis !== undefined) {
-    // Loaded only when asked for: `redis` is an optional peer dependency.
+    // Loaded only when asked for: `redis` is an optional peer dependency. Without it there
+    // is no scale-out, which is not what was asked for: refuse to start.
+    try {
+      await import("redis");
+    } catch {
+      throw new Error('--redis needs the "redis" package, which is not installed here: npm install redis');
+    }
     const modulePath = new URL("../redis/index.js", import.meta.url).href;
     const { RedisAdapter } = (await import(modulePath)) as {
       RedisAdapter: new (o: { url: string }) => PubSubAdapter & { on(e: "error", f: (err: Error) => void): void };
@@ -157,6 +166,15 @@ export async function serve(argv: string[]): Promise<number> {
       res.end(req.method === "HEAD" ? undefined : body);
       return;
     }
+    if (path === "/metrics" && (req.method === "GET" || req.method === "HEAD")) {
+      const text = formatPrometheus([
+        { labels: { endpoint: "/chat" }, stats: chat.stats() },
+        { labels: { endpoint: "/echo" }, stats: echo.stats() },
+      ]);
+      res.writeHead(200, { "Content-Type": PROMETHEUS_CONTENT_TYPE, "Cache-Control": "no-store" });
+      res.end(req.method === "HEAD" ? undefined : text);
+      return;
+    }
     const file = STATIC[path];
     if (file !== undefined && (req.method === "GET" || req.method === "HEAD")) {
       res.writeHead(200, { "Content-Type": file[1], ...PAGE_HEADERS });
@@ -164,6 +182,12 @@ export async function serve(argv: string[]): Promise<number> {
       return;
     }
     if (path === "/chat" || path === "/echo") {
+      if (stopping) {
+        // Once the WebSocket servers have closed, upgrades arrive here as plain requests.
+        res.writeHead(503, { "Content-Type": "text/plain", "Retry-After": "1" });
+        res.end("server is shutting down\n");
+        return;
+      }
       res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket" });
       res.end("this endpoint speaks WebSocket\n");
       return;
@@ -202,14 +226,15 @@ export async function serve(argv: string[]): Promise<number> {
       }
       stopping = true;
       log.info("shutdown", { signal, connections: chat.clients.size + echo.clients.size });
-      // Stop accepting, send 1001 to every client, exit when all are closed or after a timeout.
+      // Refuse new WebSocket connections (503) and answer /health with 503 while every
+      // client gets 1001; stop listening once all are closed (or after a timeout).
       const timer = setTimeout(() => {
         log.error("shutdown-timeout");
         resolve(1);
       }, 10_000);
       timer.unref();
-      http.close();
       Promise.all([chat.close(), echo.close()]).then(() => {
+        http.close();
         http.closeAllConnections();
         clearTimeout(timer);
         resolve(0);

@@ -164,7 +164,12 @@ export class RedisAdapter extends EventEmitter implements PubSubAdapter {
   }
 
   private async start(): Promise<void> {
-    const redis = await import("redis");
+    let redis: typeof import("redis");
+    try {
+      redis = await import("redis");
+    } catch (err) {
+      throw new Error(`RedisAdapter needs the "redis" package (an optional peer dependency): npm install redis (${(err as Error).message.split("\n")[0]})`);
+    }
     const maxDelay = this.options.maxReconnectDelay ?? 2000;
     const socket = { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, maxDelay) };
     let pub: PubClient;

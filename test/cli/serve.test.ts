@@ -3,8 +3,14 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { selfSignedCert } from "../helpers/certs.js";
-import { run, serve, type Served } from "./wsx.js";
+import { spawnChild } from "../helpers/process.js";
+import { parsePrometheus } from "../helpers/prometheus.js";
+import { connectRaw } from "../helpers/raw-client.js";
+import { ROOT, run, serve, type Served } from "./wsx.js";
 
 /** Opens a `ws` client and resolves once it is open (rejects on error or after 5 s). */
 function open(url: string, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
@@ -161,5 +167,62 @@ describe("wsx serve options", () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /already in use/);
     assert.equal(r.stderr.trim().split("\n").length, 1);
+  });
+});
+
+describe("wsx serve: operations", () => {
+  test("/metrics: Prometheus text that parses and counts this server's traffic per endpoint", async (t) => {
+    const s = await serve(t, ["--quiet", "--origin", "https://good.example"]);
+    assert.equal(await refusedWith(`ws://${s.host}/echo`, { origin: "https://evil.example" }), 403);
+    const ws = await open(`ws://${s.host}/echo`, { origin: "https://good.example" });
+    const echoed = new Promise<void>((resolve) => ws.once("message", () => resolve()));
+    ws.send("twelve bytes");
+    await echoed;
+    const res = await fetch(`http://${s.host}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    const m = parsePrometheus(await res.text());
+    assert.equal(m.value("wsx_connections", { endpoint: "/echo" }), 1);
+    assert.equal(m.value("wsx_connections", { endpoint: "/chat" }), 0);
+    assert.equal(m.value("wsx_handshakes_accepted_total", { endpoint: "/echo" }), 1);
+    assert.equal(m.value("wsx_handshakes_rejected_total", { endpoint: "/echo", reason: "origin" }), 1);
+    assert.equal(m.value("wsx_messages_received_total", { endpoint: "/echo" }), 1);
+    assert.equal(m.value("wsx_payload_received_bytes_total", { endpoint: "/echo" }), 12);
+    assert.equal(m.value("wsx_messages_sent_total", { endpoint: "/echo" }), 1);
+    assert.ok(m.value("wsx_wire_received_bytes_total", { endpoint: "/echo" }) > 12);
+    assert.equal(m.types.get("wsx_compression_ratio"), "gauge");
+    ws.close();
+    await closed(ws);
+  });
+
+  test("shutdown: /health answers 503 and new WebSocket connections get 503 while clients drain; exit 0 after", async (t) => {
+    const s = await serve(t, ["--quiet"]);
+    const port = Number(s.host.split(":")[1]);
+    // A raw client answers the close frame only when told to, holding the drain open.
+    const raw = await connectRaw(port, { path: "/echo" });
+    t.after(() => raw.destroy());
+    s.child.child.kill("SIGTERM");
+    const frame = await raw.nextFrame(5000);
+    assert.equal(frame.opcode, 0x8);
+    assert.equal(frame.payload.readUInt16BE(0), 1001);
+    const health = await fetch(`http://${s.host}/health`);
+    assert.equal(health.status, 503);
+    assert.equal(((await health.json()) as { status: string }).status, "stopping");
+    assert.equal(await refusedWith(`ws://${s.host}/echo`), 503);
+    raw.sendClose(1001);
+    assert.equal((await s.child.exited(10_000)).code, 0);
+  });
+
+  test("--redis without the redis package installed: refuses to start with the install hint, exit 1", async (t) => {
+    // The built package alone, as a user installs it (no node_modules next to it).
+    const dir = mkdtempSync(join(tmpdir(), "wsx-no-redis-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    cpSync(join(ROOT, "dist"), join(dir, "dist"), { recursive: true });
+    cpSync(join(ROOT, "package.json"), join(dir, "package.json"));
+    const child = spawnChild(process.execPath, [join(dir, "dist/cli/main.js"), "serve", "--port", "0", "--redis", "redis://127.0.0.1:1"], { t, cwd: dir, name: "wsx serve --redis" });
+    const { code } = await child.exited(15_000);
+    assert.equal(code, 1);
+    assert.match(child.stderr(), /npm install redis/);
+    assert.doesNotMatch(child.stdout(), /listening/);
   });
 });

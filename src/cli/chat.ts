@@ -4,10 +4,11 @@
  *
  *   client → server  {"type":"join","room":"lobby","name":"ann"}  {"type":"say","text":"hi"}
  *                    {"type":"leave"}
- *   server → client  {"type":"joined","room","name","members"}
+ *   server → client  {"type":"joined","room","name","members","names"}
  *                    {"type":"message","room","name","text","ts"}
  *                    {"type":"presence","room","name","action":"join"|"leave"}
- *                    {"type":"members","room","count"}  {"type":"error","text"}
+ *                    {"type":"members","room","count","names"}
+ *                    {"type":"error","text"}  {"type":"error","code":"rate-limited","text","retryMs"}
  */
 import type { ServerHandlers } from "../server/options.js";
 import type { ServerWebSocket } from "../server/server-websocket.js";
@@ -20,6 +21,8 @@ export interface ChatMember {
   /** Token bucket of the rate limit: messages still allowed, and when it was last refilled. */
   tokens: number;
   refilledAt: number;
+  /** Over the rate limit since the last message let through: refusals after the first are silent. */
+  throttled: boolean;
 }
 
 /** Input bounds of the chat protocol (also enforced by the page's form fields). */
@@ -43,8 +46,8 @@ const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/u;
 const TEXT_CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/gu;
 
 /** A new member's state, for the `upgrade` hook. */
-export function newChatMember(): ChatMember {
-  return { room: "", name: "", tokens: CHAT_LIMITS.burst, refilledAt: Date.now() };
+export function newChatMember(now: number = Date.now()): ChatMember {
+  return { room: "", name: "", tokens: CHAT_LIMITS.burst, refilledAt: now, throttled: false };
 }
 
 /** The room name if `value` is a valid one, else null. */
@@ -73,19 +76,22 @@ function allow(member: ChatMember, now: number): boolean {
 
 /**
  * Builds the chat handlers for a server whose `ws.data` is a {@link ChatMember}. Member counts
- * are those of this process (`subscriberCount`), pushed to the room's local members whenever
- * they change; messages and presence go through `publish`, so they cross nodes with an adapter.
+ * and names are those of this process, pushed to the room's local members whenever they
+ * change; messages and presence go through `publish`, so they cross nodes with an adapter.
+ * `now` is the clock of the rate limit (ms), replaceable in tests.
  */
-export function chatHandlers(getServer: () => WebSocketServer<ChatMember>): Required<Pick<ServerHandlers<ChatMember>, "message" | "close">> {
+export function chatHandlers(getServer: () => WebSocketServer<ChatMember>, now: () => number = Date.now): Required<Pick<ServerHandlers<ChatMember>, "message" | "close">> {
   const topic = (room: string): string => `room:${room}`;
   // Local members per room, to push this node's count to them only.
   const local = new Map<string, Set<ServerWebSocket<ChatMember>>>();
 
+  /** This node's members of `room`, by name (sorted; a name may appear twice). */
+  const names = (room: string): string[] => [...(local.get(room) ?? [])].map((ws) => ws.data.name).sort((a, b) => a.localeCompare(b));
   const announce = (room: string): void => {
     const members = local.get(room);
     if (members === undefined) return;
     const count = getServer().subscriberCount(topic(room));
-    const text = JSON.stringify({ type: "members", room, count });
+    const text = JSON.stringify({ type: "members", room, count, names: names(room) });
     for (const ws of members) ws.send(text);
   };
   // A joiner hears "joined" instead of its own presence (ws.publish skips the sender).
@@ -110,7 +116,15 @@ export function chatHandlers(getServer: () => WebSocketServer<ChatMember>): Requ
   return {
     message(ws, data, isBinary) {
       if (isBinary) return error(ws, "messages are JSON text");
-      if (!allow(ws.data, Date.now())) return error(ws, `slow down: at most ${CHAT_LIMITS.perSecond} messages per second`);
+      if (!allow(ws.data, now())) {
+        // One notice per flood: further refusals until a message gets through are silent.
+        if (ws.data.throttled) return;
+        ws.data.throttled = true;
+        const retryMs = Math.ceil(((1 - ws.data.tokens) / CHAT_LIMITS.perSecond) * 1000);
+        const text = `slow down: at most ${CHAT_LIMITS.perSecond} messages per second; messages are dropped until then`;
+        return void ws.send(JSON.stringify({ type: "error", code: "rate-limited", text, retryMs }));
+      }
+      ws.data.throttled = false;
       let msg: { type?: unknown; room?: unknown; name?: unknown; text?: unknown };
       try {
         msg = JSON.parse(data.toString()) as typeof msg;
@@ -131,7 +145,7 @@ export function chatHandlers(getServer: () => WebSocketServer<ChatMember>): Requ
           let members = local.get(room);
           if (members === undefined) local.set(room, (members = new Set()));
           members.add(ws);
-          ws.send(JSON.stringify({ type: "joined", room, name, members: getServer().subscriberCount(topic(room)) }));
+          ws.send(JSON.stringify({ type: "joined", room, name, members: getServer().subscriberCount(topic(room)), names: names(room) }));
           presence(room, name, "join", ws);
           announce(room);
           return;
@@ -146,7 +160,7 @@ export function chatHandlers(getServer: () => WebSocketServer<ChatMember>): Requ
           if (text.trim() === "") return;
           if ([...text].length > CHAT_LIMITS.text) return error(ws, `text: at most ${CHAT_LIMITS.text} characters`);
           // Everyone in the room, the sender included, sees the same message.
-          getServer().publish(topic(room), JSON.stringify({ type: "message", room, name, text, ts: Date.now() }));
+          getServer().publish(topic(room), JSON.stringify({ type: "message", room, name, text, ts: now() }));
           return;
         }
         default:

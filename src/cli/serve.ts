@@ -54,6 +54,7 @@ const PAGE_HEADERS = {
 const STATIC: Record<string, [file: string, type: string]> = {
   "/": ["index.html", "text/html; charset=utf-8"],
   "/chat.js": ["chat.js", "text/javascript; charset=utf-8"],
+  "/connection.js": ["connection.js", "text/javascript; charset=utf-8"],
   "/chat.css": ["chat.css", "text/css; charset=utf-8"],
 };
 

@@ -28,7 +28,10 @@ async function waitText(page: Page, id: string, expected: string, partial = fals
   );
 }
 
-test("two pages join a room, see each other's messages and the member count; they reconnect after a restart", async (t) => {
+/** The member list's names, in order. */
+const memberNames = (page: Page): Promise<string[]> => page.locator("#member-list li").allTextContents();
+
+test("two pages join a room, see each other's messages and the member list; offline and back are logged; they reconnect after a restart", async (t) => {
   if (!(await componentOrSkip(t, "chromium"))) return;
   const first = await serve(t, ["--quiet"]);
   const base = `http://${first.host}/`;
@@ -45,6 +48,9 @@ test("two pages join a room, see each other's messages and the member count; the
   }
   await waitText(alice, "members", "2 members in #e2e");
   assert.equal(await text(bob, "#members"), "2 members in #e2e");
+  assert.deepEqual(await memberNames(alice), ["alice", "bob"]);
+  assert.deepEqual(await memberNames(bob), ["alice", "bob"]);
+  assert.equal(await alice.locator("#member-list li.me").textContent(), "alice");
   assert.match(await text(alice, "#log"), /bob joined/);
 
   await alice.fill("#text", "hello from alice");
@@ -65,14 +71,42 @@ test("two pages join a room, see each other's messages and the member count; the
   const port = first.host.split(":")[1];
   assert.equal((await first.child.kill("SIGTERM")).code, 0);
   await alice.waitForSelector("#status.offline", { timeout: 10_000 });
+  // While offline the member list is marked out of date, not left looking current.
+  await alice.waitForSelector("#member-list.stale", { timeout: 10_000 });
+  assert.match(await text(alice, "#members"), /offline/);
+  assert.match(await text(alice, "#log li:last-child"), /connection lost; reconnecting/);
   await serve(t, ["--port", port, "--quiet"]);
   for (const page of [alice, bob]) await page.waitForSelector("#status.online", { timeout: 20_000 });
   await waitText(alice, "members", "2 members in #e2e");
+  assert.deepEqual(await memberNames(alice), ["alice", "bob"]);
+  assert.equal(await alice.locator("#member-list.stale").count(), 0);
+  const log = await alice.locator("#log li").allTextContents();
+  assert.equal(log.filter((l: string) => /connection lost/.test(l)).length, 1, "one line per outage, not one per retry");
+  assert.equal(log.filter((l: string) => /back online; rejoining #e2e/.test(l)).length, 1);
   await bob.fill("#text", "back again");
   await bob.press("#text", "Enter");
   await waitText(alice, "log", "back again", true);
 
   await bob.close();
   await waitText(alice, "members", "1 member in #e2e");
+  assert.deepEqual(await memberNames(alice), ["alice"]);
+
+  // A flood: 15 messages sent in one go. The burst lets some through; the first refused one
+  // comes back into the box, and the log gets one notice, not one line per refused message.
+  await alice.evaluate(() => {
+    const doc = (globalThis as unknown as { document: { getElementById(id: string): any } }).document;
+    const input = doc.getElementById("text");
+    const form = doc.getElementById("say");
+    for (let i = 0; i < 15; i++) {
+      input.value = `flood ${i}`;
+      form.requestSubmit();
+    }
+  });
+  await alice.waitForSelector("#log li.warn", { timeout: 10_000 });
+  assert.equal(await alice.locator("#log li.warn").count(), 1);
+  assert.match(await text(alice, "#log li.warn"), /not sent/);
+  assert.match(await alice.inputValue("#text"), /^flood \d+$/);
+  const sent = (await alice.locator("#log li").allTextContents()).filter((l: string) => /flood \d+/.test(l)).length;
+  assert.equal(await alice.inputValue("#text"), `flood ${sent}`, "the first refused message is the one after those that went through");
   await context.close();
 });

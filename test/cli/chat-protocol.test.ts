@@ -12,6 +12,7 @@ interface ChatEvent {
   text?: string;
   count?: number;
   members?: number;
+  names?: string[];
   action?: string;
   ts?: number;
 }
@@ -83,14 +84,14 @@ describe("wsx serve /chat", () => {
   test("two members: counts pushed on join and leave, presence, messages to the whole room", async () => {
     const ann = await member();
     ann.send({ type: "join", room: "tea", name: "ann" });
-    assert.deepEqual(await ann.next("joined"), { type: "joined", room: "tea", name: "ann", members: 1 });
-    assert.equal((await ann.next("members")).count, 1);
+    assert.deepEqual(await ann.next("joined"), { type: "joined", room: "tea", name: "ann", members: 1, names: ["ann"] });
+    assert.deepEqual(await ann.next("members"), { type: "members", room: "tea", count: 1, names: ["ann"] });
 
     const bob = await member();
     bob.send({ type: "join", room: "tea", name: "bob" });
-    assert.equal((await bob.next("joined")).members, 2);
+    assert.deepEqual(await bob.next("joined"), { type: "joined", room: "tea", name: "bob", members: 2, names: ["ann", "bob"] });
     assert.deepEqual(await ann.next("presence"), { type: "presence", room: "tea", name: "bob", action: "join" });
-    assert.equal((await ann.next("members")).count, 2);
+    assert.deepEqual(await ann.next("members"), { type: "members", room: "tea", count: 2, names: ["ann", "bob"] });
 
     bob.send({ type: "say", text: "hi ann" });
     for (const m of [ann, bob]) {
@@ -101,7 +102,7 @@ describe("wsx serve /chat", () => {
 
     await bob.close();
     assert.deepEqual(await ann.next("presence"), { type: "presence", room: "tea", name: "bob", action: "leave" });
-    assert.equal((await ann.next("members")).count, 1);
+    assert.deepEqual(await ann.next("members"), { type: "members", room: "tea", count: 1, names: ["ann"] });
     await ann.close();
   });
 
@@ -115,7 +116,7 @@ describe("wsx serve /chat", () => {
     await bob.next("joined");
     assert.equal((await ann.next("members")).count, 2);
     bob.send({ type: "join", room: "two", name: "bob" });
-    assert.deepEqual(await bob.next("joined"), { type: "joined", room: "two", name: "bob", members: 1 });
+    assert.deepEqual(await bob.next("joined"), { type: "joined", room: "two", name: "bob", members: 1, names: ["bob"] });
     assert.equal((await ann.next("members")).count, 1);
     bob.send({ type: "say", text: "only in two" });
     ann.send({ type: "say", text: "only in one" });

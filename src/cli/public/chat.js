@@ -1,87 +1,120 @@
-// The wsx chat demo: plain browser JavaScript using the browser's own WebSocket.
-"use strict";
-(function () {
-  const $ = (id) => document.getElementById(id);
-  const log = $("log"), status = $("status"), members = $("members");
-  const nameInput = $("name"), roomInput = $("room"), text = $("text"), send = $("send");
-  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/chat";
-  let ws = null, joined = null, retry = 0, me = "";
+// The wsx chat demo: the page's state and rendering. The connection lives in connection.js.
+import { openConnection } from "/connection.js";
 
-  nameInput.value = sessionStorage.getItem("wsx-name") || "guest" + Math.floor(Math.random() * 1000);
+const $ = (id) => document.getElementById(id);
+const log = $("log"), status = $("status"), members = $("members"), memberList = $("member-list");
+const nameInput = $("name"), roomInput = $("room"), text = $("text"), send = $("send");
+const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/chat";
 
-  function line(cls, parts) {
-    const li = document.createElement("li");
-    if (cls) li.className = cls;
-    for (const [c, t] of parts) {
-      const span = document.createElement("span");
-      if (c) span.className = c;
-      span.textContent = t;
-      li.appendChild(span);
-    }
-    log.appendChild(li);
-    log.scrollTop = log.scrollHeight;
+/** The room we are in ({ room, name }), or null; kept across reconnects to rejoin. */
+let joined = null;
+/** Whether the connection is open now, and whether it has been lost since the page loaded. */
+let online = false, wasOffline = false;
+/** Texts sent and not yet seen back, oldest first (the server handles them in order). */
+const unconfirmed = [];
+/** Until when (ms) the server refuses our messages after a rate-limit notice: we hold them. */
+let throttledUntil = 0;
+
+nameInput.value = sessionStorage.getItem("wsx-name") || "guest" + Math.floor(Math.random() * 1000);
+
+function line(cls, parts) {
+  const li = document.createElement("li");
+  if (cls) li.className = cls;
+  for (const [c, t] of parts) {
+    const span = document.createElement("span");
+    if (c) span.className = c;
+    span.textContent = t;
+    li.appendChild(span);
   }
-  const system = (t) => line("system", [["", t]]);
-  const time = (ts) => new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  log.appendChild(li);
+  log.scrollTop = log.scrollHeight;
+}
+const system = (t, cls = "system") => line(cls, [["", t]]);
+const time = (ts) => new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
-  function showMembers(room, count) {
-    members.textContent = count + (count === 1 ? " member" : " members") + " in #" + room;
+function showMembers(room, names) {
+  members.textContent = names.length + (names.length === 1 ? " member" : " members") + " in #" + room;
+  memberList.replaceChildren(
+    ...names.map((n) => {
+      const li = document.createElement("li");
+      li.textContent = n;
+      if (joined && n === joined.name) li.className = "me";
+      return li;
+    }),
+  );
+  memberList.classList.remove("stale");
+}
+
+function setOnline(on) {
+  online = on;
+  status.textContent = on ? "connected" : "offline, reconnecting…";
+  status.className = "status " + (on ? "online" : "offline");
+  text.disabled = send.disabled = !(on && joined);
+  if (!on) unconfirmed.length = 0;
+  if (!on && joined) {
+    // What we knew about the room is out of date until we are back.
+    members.textContent = "offline: members unknown";
+    memberList.classList.add("stale");
   }
+}
 
-  function setOnline(on) {
-    status.textContent = on ? "connected" : "offline, reconnecting…";
-    status.className = "status " + (on ? "online" : "offline");
-    text.disabled = send.disabled = !(on && joined);
-  }
-
-  function connect() {
-    ws = new WebSocket(url);
-    ws.onopen = () => {
-      retry = 0;
+const connection = openConnection(url, {
+  onOnline() {
+    setOnline(true);
+    if (wasOffline) system("back online" + (joined ? "; rejoining #" + joined.room : ""), "system net");
+    // After a reconnect (server restart), rejoin the room we were in.
+    if (joined) connection.send({ type: "join", room: joined.room, name: joined.name });
+  },
+  onOffline() {
+    if (online || !wasOffline) system("connection lost; reconnecting…", "system net");
+    wasOffline = true;
+    setOnline(false);
+  },
+  onMessage(msg) {
+    if (msg.type === "joined") {
+      const rejoin = joined && joined.room === msg.room && joined.name === msg.name;
+      joined = { room: msg.room, name: msg.name };
+      if (!rejoin) system("joined #" + msg.room + " as " + msg.name);
+      showMembers(msg.room, msg.names || []);
+      text.placeholder = "Message #" + msg.room;
       setOnline(true);
-      // After a reconnect (server restart), rejoin the room we were in.
-      if (joined) ws.send(JSON.stringify({ type: "join", room: joined.room, name: joined.name }));
-    };
-    ws.onmessage = (event) => {
-      let msg;
-      try { msg = JSON.parse(event.data); } catch { return; }
-      if (msg.type === "joined") {
-        joined = { room: msg.room, name: msg.name };
-        me = msg.name;
-        system("joined #" + msg.room + " as " + msg.name);
-        showMembers(msg.room, msg.members);
-        text.placeholder = "Message #" + msg.room;
-        setOnline(true);
-        text.focus();
-      } else if (msg.type === "message") {
-        line(msg.name === me ? "me" : "", [["time", time(msg.ts)], ["who", msg.name], ["", msg.text]]);
-      } else if (msg.type === "presence") {
-        if (joined && msg.room === joined.room) system(msg.name + (msg.action === "join" ? " joined" : " left"));
-      } else if (msg.type === "members") {
-        if (joined && msg.room === joined.room) showMembers(msg.room, msg.count);
-      } else if (msg.type === "error") {
-        system("error: " + msg.text);
+      text.focus();
+    } else if (msg.type === "message") {
+      const mine = joined && msg.name === joined.name;
+      line(mine ? "me" : "", [["time", time(msg.ts)], ["who", msg.name], ["", msg.text]]);
+      if (mine) unconfirmed.shift();
+    } else if (msg.type === "presence") {
+      if (joined && msg.room === joined.room) system(msg.name + (msg.action === "join" ? " joined" : " left"));
+    } else if (msg.type === "members") {
+      if (joined && msg.room === joined.room) showMembers(msg.room, msg.names || []);
+    } else if (msg.type === "error") {
+      if (msg.code === "rate-limited") {
+        // The server refuses the first message over the limit with this one notice and drops
+        // the rest silently until the limit allows again: the refused text goes back in the
+        // box, and nothing is sent until then.
+        const refused = unconfirmed.splice(0, unconfirmed.length);
+        if (refused.length > 0 && text.value === "") text.value = refused[0];
+        throttledUntil = Date.now() + (msg.retryMs || 1000);
+        const others = refused.length - 1;
+        system("too fast: your message was not sent" + (others > 0 ? " (nor " + others + " after it)" : "") + "; it is back in the box, send it again in a moment", "system warn");
+      } else {
+        system("error: " + msg.text, "system warn");
       }
-    };
-    ws.onclose = () => {
-      setOnline(false);
-      // Reconnect with capped exponential backoff and jitter.
-      const delay = Math.min(10000, 250 * 2 ** retry++) * (0.5 + Math.random() / 2);
-      setTimeout(connect, delay);
-    };
-  }
+    }
+  },
+});
 
-  $("join").addEventListener("submit", (e) => {
-    e.preventDefault();
-    sessionStorage.setItem("wsx-name", nameInput.value.trim());
-    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "join", room: roomInput.value.trim(), name: nameInput.value.trim() }));
-  });
-  $("say").addEventListener("submit", (e) => {
-    e.preventDefault();
-    const t = text.value;
-    if (!t.trim() || !ws || ws.readyState !== WebSocket.OPEN) return;
-    ws.send(JSON.stringify({ type: "say", text: t }));
+$("join").addEventListener("submit", (e) => {
+  e.preventDefault();
+  sessionStorage.setItem("wsx-name", nameInput.value.trim());
+  connection.send({ type: "join", room: roomInput.value.trim(), name: nameInput.value.trim() });
+});
+$("say").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const t = text.value;
+  if (!t.trim() || Date.now() < throttledUntil) return;
+  if (connection.send({ type: "say", text: t })) {
+    unconfirmed.push(t);
     text.value = "";
-  });
-  connect();
-})();
+  }
+});

@@ -20,6 +20,11 @@ export function toPayload(data: WebSocketData): Uint8Array | string {
   throw new TypeError("data must be a string, Buffer, ArrayBuffer or ArrayBufferView");
 }
 
+/** The payload length of an unmasked frame of `frameBytes` bytes (RFC 6455 §5.2: 2, 4 or 10 header bytes). */
+function payloadLength(frameBytes: number): number {
+  return frameBytes <= 127 ? frameBytes - 2 : frameBytes <= 65_539 ? frameBytes - 4 : frameBytes - 10;
+}
+
 /** A server-side connection, as passed to the server's handlers. */
 export class ServerWebSocket<T = undefined> implements TransportOwner {
   /** Per-connection data returned by the `upgrade` hook. */
@@ -85,13 +90,18 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     const payload = toPayload(data);
     const binary = isBinary ?? typeof payload !== "string";
     const t = this.transport;
-    if (t.bufferedAmount > this.core.options.maxBackpressure) {
+    const before = t.bufferedAmount;
+    if (before > this.core.options.maxBackpressure) {
       this.overLimit();
       return SendStatus.Dropped;
     }
     if (!t.send(payload, binary, compress)) return SendStatus.Dropped;
-    this.countOut(typeof payload === "string" ? Buffer.byteLength(payload) : payload.length);
-    return t.bufferedAmount > this.core.options.maxBackpressure ? SendStatus.Backpressure : SendStatus.Sent;
+    const after = t.bufferedAmount;
+    // Text: the UTF-8 length without a second encoding pass. Without compression the frame
+    // was queued whole just now (written out later in this tick), so it is the growth of
+    // the buffer less the header.
+    this.countOut(typeof payload !== "string" ? payload.length : this.extensions === "" ? payloadLength(after - before) : Buffer.byteLength(payload));
+    return after > this.core.options.maxBackpressure ? SendStatus.Backpressure : SendStatus.Sent;
   }
 
   /** @internal Counts a message queued for sending (stats). */

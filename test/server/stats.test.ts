@@ -88,11 +88,13 @@ test("stats() counts handshakes by outcome, messages and bytes both ways, publis
 
   const a = await client(t, url, { origin: "http://good.example" });
   const b = await client(t, url, { origin: "http://good.example" });
-  // Three text messages of 5, 10 and 100 bytes, and one binary of 1000, echoed.
-  const sizes = [5, 10, 100, 1000];
-  for (const n of sizes) {
+  // Text of every frame header size (2, 4 and 10 bytes: RFC 6455 §5.2) and its edges,
+  // non-ASCII text (UTF-8 bytes, not characters), and one binary message, echoed.
+  const texts = ["x".repeat(5), "x".repeat(125), "x".repeat(126), "é".repeat(500), "x".repeat(65_535), "x".repeat(65_536)];
+  const sizes = [...texts.map((x) => Buffer.byteLength(x)), 1000];
+  for (const [i, n] of sizes.entries()) {
     const reply = a.next();
-    a.ws.send(n === 1000 ? Buffer.alloc(n, 7) : "x".repeat(n));
+    a.ws.send(i === texts.length ? Buffer.alloc(n, 7) : texts[i]);
     assert.equal((await reply).length, n);
   }
   // One publish to two subscribers.
@@ -106,9 +108,9 @@ test("stats() counts handshakes by outcome, messages and bytes both ways, publis
   assert.equal(s.connections, 2);
   assert.equal(s.handshakesAccepted, 2);
   assert.deepEqual(s.handshakesRejected, { invalid: 1, headers: 0, origin: 1, capacity: 0, timeout: 0, hook: 1, error: 0, shutdown: 0 });
-  assert.equal(s.messagesIn, 4);
+  assert.equal(s.messagesIn, sizes.length);
   assert.equal(s.bytesIn, payload);
-  assert.equal(s.messagesOut, 4 + 2);
+  assert.equal(s.messagesOut, sizes.length + 2);
   assert.equal(s.bytesOut, payload + 2 * 4);
   assert.equal(s.publishes, 1);
   assert.equal(s.fanoutDeliveries, 2);
@@ -116,7 +118,7 @@ test("stats() counts handshakes by outcome, messages and bytes both ways, publis
   assert.equal(s.adapterFailures, 0);
   assert.equal(s.compressionRatio, 1, "no connection negotiated permessage-deflate");
   // Client frames carry a 6+ byte header (masked) and the handshake came first: strictly more on the wire.
-  assert.ok(s.wireBytesIn > s.bytesIn + 4 * 6, `wire in ${s.wireBytesIn} vs payload ${s.bytesIn}`);
+  assert.ok(s.wireBytesIn > s.bytesIn + sizes.length * 6, `wire in ${s.wireBytesIn} vs payload ${s.bytesIn}`);
   assert.ok(s.wireBytesOut > s.bytesOut + 6 * 2, `wire out ${s.wireBytesOut} vs payload ${s.bytesOut}`);
 
   // A closed connection's wire bytes stay counted.
@@ -150,6 +152,7 @@ test("compressionRatio reflects permessage-deflate traffic; adapterFailures come
   }
   const s = wss.stats();
   assert.equal(s.bytesIn, 4 * text.length);
+  assert.equal(s.bytesOut, 4 * text.length);
   assert.ok(s.compressionRatio > 10, `ratio ${s.compressionRatio}`);
   assert.ok(s.wireBytesIn < s.bytesIn / 10);
   assert.equal(s.adapterFailures, 3);

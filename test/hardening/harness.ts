@@ -1,67 +1,15 @@
 /**
- * The server every hardening test abuses: a real wsx `WebSocketServer` on an ephemeral
- * loopback port that echoes every message and records what its handlers saw, plus the check
- * each test ends with — a normal client still gets an echo round trip from the same server.
+ * The server every hardening test abuses (the shared echo-server fixture, re-exported), plus
+ * the check each test ends with — a normal client still gets an echo round trip from the
+ * same server — and the raw TCP tools the floods use.
  */
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
-import type { TestContext } from "node:test";
-import type { WebSocketServerOptions } from "../../src/server/options.js";
-import { WebSocketServer } from "../../src/server/server.js";
 import { connectRaw, Opcode } from "../helpers/raw-client.js";
+import { scaled, waitUntil } from "../helpers/time.js";
 
-/** A close as the server's `close` handler reported it. */
-export interface SeenClose {
-  code: number;
-  reason: string;
-}
-
-/** A running echo server; see {@link startEchoServer}. */
-export interface EchoServer {
-  readonly wss: WebSocketServer<unknown>;
-  /** Its port on 127.0.0.1. */
-  readonly port: number;
-  /** Every `close` handler call, in order. */
-  readonly closes: SeenClose[];
-  /** Every `error` handler call, in order. */
-  readonly errors: Error[];
-  /** Number of messages the `message` handler received. */
-  messages(): number;
-  /** Test cleanup: drops every client at once, then closes the server. */
-  stop(): Promise<void>;
-}
-
-/**
- * Starts an echo server on 127.0.0.1, port 0; `options` override the defaults. With `t`,
- * the server is stopped when the test ends.
- */
-export async function startEchoServer(t: TestContext | undefined, options: Partial<WebSocketServerOptions<unknown>> = {}): Promise<EchoServer> {
-  const closes: SeenClose[] = [];
-  const errors: Error[] = [];
-  let messages = 0;
-  const wss = new WebSocketServer<unknown>({
-    port: 0,
-    host: "127.0.0.1",
-    message(ws, data, isBinary) {
-      messages++;
-      ws.send(data, isBinary);
-    },
-    close(_ws, code, reason) {
-      closes.push({ code, reason });
-    },
-    error(_ws, error) {
-      errors.push(error);
-    },
-    ...options,
-  } as WebSocketServerOptions<unknown>);
-  await wss.ready();
-  const stop = async (): Promise<void> => {
-    for (const ws of wss.clients) ws.terminate();
-    await wss.close();
-  };
-  t?.after(stop);
-  return { wss, port: wss.port, closes, errors, messages: () => messages, stop };
-}
+export { startEchoServer, type EchoServer, type EchoServerOptions, type SeenClose } from "../helpers/echo-server.js";
+export { waitUntil } from "../helpers/time.js";
 
 /**
  * The check after every abuse: a fresh, well-behaved client connects to the same server and
@@ -86,32 +34,21 @@ export async function assertStillServes(port: number, label = "a normal client")
   }
 }
 
-/**
- * Resolves once `condition()` is true, polling every 5 ms; rejects after `timeoutMs` with
- * `what` in the message.
- */
-export async function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
 /** A promise that resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Opens a plain TCP socket to 127.0.0.1:`port` (errors swallowed: the tests look at `close`). */
+/** Opens a plain TCP socket to 127.0.0.1:`port` (errors swallowed: the tests look at `close`); deadline `scaled(timeoutMs)`. */
 export function openTcp(port: number, timeoutMs = 5000): Promise<Socket> {
+  const limit = scaled(timeoutMs);
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     socket.on("error", () => {});
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`TCP connect to ${port} timed out`));
-    }, timeoutMs);
+      reject(new Error(`TCP connect to ${port} timed out after ${limit} ms`));
+    }, limit);
     socket.once("connect", () => {
       clearTimeout(timer);
       resolve(socket);
@@ -123,11 +60,12 @@ export function openTcp(port: number, timeoutMs = 5000): Promise<Socket> {
   });
 }
 
-/** Resolves once `socket` has closed, or rejects after `timeoutMs`. */
+/** Resolves once `socket` has closed, or rejects after `scaled(timeoutMs)`. */
 export function socketClosed(socket: Socket, timeoutMs = 5000): Promise<void> {
   if (socket.closed) return Promise.resolve();
+  const limit = scaled(timeoutMs);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`socket still open after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`socket still open after ${limit} ms`)), limit);
     socket.once("close", () => {
       clearTimeout(timer);
       resolve();
@@ -191,7 +129,12 @@ export async function upgradedSocket(port: number, extraHeaders = ""): Promise<U
   });
   socket.on("end", () => (isEnded = true));
   socket.write(UPGRADE_HEAD + extraHeaders + "\r\n");
-  await waitUntil(() => bodyStart !== -1, "the handshake response");
+  try {
+    await waitUntil(() => bodyStart !== -1, "the handshake response");
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  }
   const head = data.subarray(0, bodyStart).toString("latin1");
   if (!head.startsWith("HTTP/1.1 101 ")) {
     socket.destroy();

@@ -3,37 +3,51 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createDeflateRaw, constants } from "node:zlib";
-import { describe, test } from "node:test";
+import { constants, deflateRawSync } from "node:zlib";
+import { describe, test, type TestContext } from "node:test";
 import { WebSocketServer } from "../../src/server/server.js";
 import { launchChromium } from "../helpers/chromium.js";
-import { missing } from "../support/components.js";
-import { startEchoServer, waitFor } from "../support/echo-server.js";
-import { runPythonClient } from "../support/python.js";
-import { connectRaw, rawFrame } from "../support/raw-peer.js";
+import { skipUnless } from "../helpers/components.js";
+import { startEchoServer } from "../helpers/echo-server.js";
+import { formatBytes, MiB, watchArrayBuffers } from "../helpers/memory.js";
+import { runPythonClient } from "../helpers/python.js";
+import { connectRaw, encodeFrame, Opcode } from "../helpers/raw-client.js";
+import { waitUntil } from "../helpers/time.js";
 
-describe("wsx server ⇄ Python websockets client, compression negotiated", { skip: missing("python3-websockets") }, () => {
-  test("extension accepted; text and binary round trips", async () => {
-    const server = await startEchoServer({ perMessageDeflate: { threshold: 0 } });
+describe("wsx server ⇄ Python websockets client, compression negotiated", { skip: await skipUnless("python3-websockets") }, () => {
+  test("extension accepted; text and binary round trips", async (t) => {
+    const server = await startEchoServer({ t, perMessageDeflate: { threshold: 0 } });
     const text = "deflate me ".repeat(300);
-    const out = (await runPythonClient(`ws://127.0.0.1:${server.port}/`, [text, "short", `BIN ${"00ff".repeat(500)}`], { compress: true })) as Array<Record<string, unknown>>;
-    assert.deepEqual(out.slice(0, 3), [{ text }, { text: "short" }, { binary: "00ff".repeat(500) }]);
-    assert.deepEqual(out[3], { close: 1000, extensions: ["PerMessageDeflate"] });
-    await server.close();
+    const binary = Buffer.from("00ff".repeat(500), "hex");
+    const r = await runPythonClient(server.url, [text, "short", binary], { t, compression: true });
+    assert.equal(r.error, null, r.stderr);
+    assert.deepEqual(r.open?.extensions, ["PerMessageDeflate"]);
+    assert.deepEqual(r.messages, [
+      { type: "text", data: text },
+      { type: "text", data: "short" },
+      { type: "binary", data: binary },
+    ]);
+    assert.deepEqual(r.close, { code: 1000, reason: "" });
+    assert.equal(r.ok, true);
   });
 });
 
-describe("wsx server ⇄ headless Chromium, compression negotiated", { skip: missing("chromium") }, () => {
-  test("the browser's ws.extensions names permessage-deflate; round trips are exact", async () => {
+describe("wsx server ⇄ headless Chromium, compression negotiated", { skip: await skipUnless("chromium") }, () => {
+  test("the browser's ws.extensions names permessage-deflate; round trips are exact", async (t) => {
     const http = createServer((_req, res) => {
       res.writeHead(200, { "Content-Type": "text/html" });
       res.end("<!doctype html><title>t</title>");
     });
     const wss = new WebSocketServer({ server: http, path: "/ws", perMessageDeflate: { threshold: 0 }, message: (ws, d, b) => void ws.send(d, b) });
+    t.after(async () => {
+      await wss.close();
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+    });
     await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
     const port = (http.address() as AddressInfo).port;
-    const browser = await launchChromium();
-    try {
+    const browser = await launchChromium({ t });
+    {
       const page = await browser.newPage();
       await page.goto(`http://127.0.0.1:${port}/`);
       const result = await page.evaluate(
@@ -53,52 +67,79 @@ describe("wsx server ⇄ headless Chromium, compression negotiated", { skip: mis
       const r = result as { ext: string; got: string[] };
       assert.match(r.ext, /^permessage-deflate/);
       assert.deepEqual(r.got, ["text ok", "1,2,3,250"]);
-    } finally {
-      await browser.close();
-      await wss.close();
-      http.closeAllConnections();
-      await new Promise<void>((r) => http.close(() => r()));
     }
   });
 });
 
-/** A raw deflate stream of `bytes` zeros, made in streaming fashion (small in memory). */
-async function deflatedZeros(bytes: number): Promise<Buffer> {
-  const z = createDeflateRaw({ level: 9, memLevel: 9 }); // ~1:1000 on zeros
-  const out: Buffer[] = [];
-  z.on("data", (d: Buffer) => out.push(d));
-  const chunk = Buffer.alloc(1 << 20);
-  for (let sent = 0; sent < bytes; sent += chunk.length) {
-    if (!z.write(chunk)) await new Promise((r) => z.once("drain", r));
-  }
-  await new Promise<void>((r) => z.flush(constants.Z_SYNC_FLUSH, () => r()));
-  z.close();
-  const all = Buffer.concat(out);
-  return all.subarray(0, all.length - 4); // RFC 7692 §7.2.1: without the 00 00 ff ff tail
+/**
+ * A raw deflate stream (RFC 7692 §7.2.1: sync-flushed, without the final 00 00 ff ff) of
+ * `mebibytes` MiB of zeros, built in milliseconds: the first MiB compressed on its own, then
+ * one block sequence for a MiB of zeros compressed against a window of zeros, repeated. The
+ * repeated part only refers back to zeros, which is what precedes it. (Checked once: the
+ * 4 GiB stream inflates to exactly 4 GiB of zeros.)
+ */
+function zeroBomb(mebibytes: number): Buffer {
+  const zeros = Buffer.alloc(MiB);
+  const options = { level: 9, memLevel: 9, finishFlush: constants.Z_SYNC_FLUSH };
+  const first = deflateRawSync(zeros, options);
+  const next = deflateRawSync(zeros, { ...options, dictionary: Buffer.alloc(32 * 1024) });
+  const stream = Buffer.concat([first, ...Array.from({ length: mebibytes - 1 }, () => next)]);
+  return stream.subarray(0, stream.length - 4);
 }
 
 describe("decompression bomb, end to end (RFC 7692 §8)", () => {
-  test("a message inflating to 4 GiB is closed with 1009; memory stays bounded; others unaffected", async () => {
-    const server = await startEchoServer({ perMessageDeflate: true, maxPayload: 8 * 1024 * 1024 });
-    const bomb = await deflatedZeros(4 * 1024 * 1024 * 1024);
+  const maxPayload = 8 * MiB;
+  const offer = { "Sec-WebSocket-Extensions": "permessage-deflate" };
+
+  /** Sends a 4 GiB bomb on a fresh connection to `server` and waits for the 1009 close. */
+  async function explode(t: TestContext, port: number, frame: Buffer): Promise<void> {
+    const attacker = await connectRaw(port, { t, headers: offer });
+    assert.match(attacker.response.headers["sec-websocket-extensions"] ?? "", /^permessage-deflate/);
+    attacker.write(frame);
+    await attacker.expectClose(1009, { timeoutMs: 60_000 });
+  }
+
+  test("a message inflating to 4 GiB is closed with 1009; memory stays bounded; others unaffected", async (t) => {
+    const server = await startEchoServer({ t, perMessageDeflate: true, maxPayload });
+    const bomb = zeroBomb(4 * 1024);
     // The compressed message itself is within maxPayload: only inflation can stop it.
-    assert.ok(bomb.length < 8 * 1024 * 1024, `bomb is ${bomb.length} bytes compressed`);
-    const other = await connectRaw(server.port, { headers: { "Sec-WebSocket-Extensions": "permessage-deflate" } });
-    const attacker = await connectRaw(server.port, { headers: { "Sec-WebSocket-Extensions": "permessage-deflate" } });
-    assert.match(attacker.responseHead, /permessage-deflate/);
-    const before = process.memoryUsage();
-    attacker.write(rawFrame({ opcode: 2, payload: bomb, rsv1: true }));
-    const { code } = await attacker.readUntilClose(60_000);
-    assert.equal(code, 1009);
-    const after = process.memoryUsage();
-    const grown = after.arrayBuffers - before.arrayBuffers;
-    assert.ok(grown < 8 * 1024 * 1024 + bomb.length + 4 * 1024 * 1024, `arrayBuffers grew by ${grown} bytes`);
-    // The other connection still works (uncompressed frame on a compression-enabled connection).
-    other.send({ opcode: 1, payload: "still fine" });
-    const f = await other.nextFrame();
-    assert.equal(f!.payload.toString(), "still fine");
-    other.destroy();
-    await waitFor(() => server.wss.clients.size === 0, 10_000, "cleanup");
-    await server.close();
+    assert.ok(bomb.length < maxPayload, `bomb is ${bomb.length} bytes compressed`);
+    const other = await connectRaw(server.port, { t, headers: offer });
+    const frame = encodeFrame({ opcode: Opcode.BINARY, rsv1: true, payload: bomb });
+
+    // The test's own buffers (bomb, frame) exist before the baseline, so they are not counted.
+    const watch = await watchArrayBuffers();
+    await explode(t, server.port, frame);
+    const { peak } = await watch.stop();
+    // What the server may hold at once: the frame as read (chunks, then the assembled payload:
+    // 2 x frame), the inflated output up to the limit plus one inflate chunk, and the message
+    // assembled from it (2 x maxPayload), plus 1 MiB for the socket and zlib buffers. An
+    // unbounded inflate would hold gibibytes.
+    const peakBound = 2 * frame.length + 2 * maxPayload + MiB;
+    assert.ok(peak < peakBound, `arrayBuffers peaked ${formatBytes(peak)} above the baseline (bound ${formatBytes(peakBound)})`);
+
+    // The other connection still works (an uncompressed frame on a compression-enabled connection).
+    other.sendText("still fine");
+    const echoed = await other.nextFrame();
+    assert.equal(echoed.payload.toString(), "still fine");
   });
+
+  test(
+    "nothing of a refused bomb stays referenced once its connection is closed",
+    {
+      todo:
+        "fails on main: each bomb connection leaves one copy of its compressed message (~4 MiB) " +
+        "referenced after the connection and even the server are closed; cause not pinned (src/transport)",
+    },
+    async (t) => {
+      const server = await startEchoServer({ t, perMessageDeflate: true, maxPayload });
+      const frame = encodeFrame({ opcode: Opcode.BINARY, rsv1: true, payload: zeroBomb(4 * 1024) });
+      const watch = await watchArrayBuffers();
+      // Three in a row: a leak per connection grows with their number, a fixed cache does not.
+      for (let i = 0; i < 3; i++) await explode(t, server.port, frame);
+      await waitUntil(() => server.wss.clients.size === 0, "the server to drop the attackers");
+      const { retained } = await watch.stop();
+      assert.ok(retained < frame.length, `arrayBuffers still ${formatBytes(retained)} above the baseline after a full GC (one message is ${formatBytes(frame.length)})`);
+    },
+  );
 });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { connectRaw, encodeFrame, Opcode } from "../helpers/raw-client.js";
-import { assertStillServes, countUncaught, openTcp, sleep, startEchoServer, UPGRADE_HEAD, waitUntil } from "./harness.js";
+import { assertStillServes, countUncaught, openTcp, startEchoServer, UPGRADE_HEAD, waitUntil } from "./harness.js";
 
 describe("hardening: TCP resets", () => {
   test("mid-frame: 300 of a 1000-byte frame, then RST: closed with 1006, nothing delivered", async (t) => {
@@ -14,7 +14,7 @@ describe("hardening: TCP resets", () => {
     const peer = await connectRaw(server.port);
     await waitUntil(() => server.wss.clients.size === 1, "the connection to open");
     peer.write(encodeFrame({ opcode: Opcode.BINARY, payload: Buffer.alloc(1000, 7) }).subarray(0, 300));
-    await sleep(20); // let the server read the partial frame
+    await waitUntil(() => server.bytesRead() === peer.socket.bytesWritten, "the server to read the partial frame");
     peer.socket.resetAndDestroy();
     await waitUntil(() => server.wss.clients.size === 0, "the server to drop the connection");
     assert.deepEqual(server.closes, [{ code: 1006, reason: "" }]);
@@ -30,9 +30,9 @@ describe("hardening: TCP resets", () => {
     const server = await startEchoServer(t, { open: () => void opened++ });
     const socket = await openTcp(server.port);
     socket.write(UPGRADE_HEAD.slice(0, 60));
-    await sleep(20);
+    await waitUntil(() => server.bytesRead() === 60, "the server to read the partial head");
     socket.resetAndDestroy();
-    await sleep(20);
+    await waitUntil(() => server.tcpConnections() === 0, "the server to see the reset");
     await assertStillServes(server.port);
     assert.equal(opened, 1, "only the normal client was opened");
     await waitUntil(() => server.wss.clients.size === 0, "the normal client's connection to end");
@@ -44,9 +44,13 @@ describe("hardening: TCP resets", () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
     let hookCalls = 0;
+    let lateResult = false;
     const server = await startEchoServer(t, {
       async upgrade() {
-        if (hookCalls++ === 0) await gate; // only the first handshake waits
+        if (hookCalls++ === 0) {
+          await gate; // only the first handshake waits
+          lateResult = true;
+        }
         return undefined;
       },
     });
@@ -54,9 +58,11 @@ describe("hardening: TCP resets", () => {
     socket.write(UPGRADE_HEAD + "\r\n");
     await waitUntil(() => hookCalls === 1, "the upgrade hook to run");
     socket.resetAndDestroy();
-    await sleep(20);
+    await waitUntil(() => server.tcpConnections() === 0, "the server to see the reset");
     release();
-    await sleep(20);
+    await waitUntil(() => lateResult, "the hook to resolve");
+    // The server acts on the hook's result in the promise jobs that follow; one turn of the event loop runs them all.
+    await new Promise((resolve) => setImmediate(resolve));
     assert.equal(server.wss.clients.size, 0, "no connection for a socket that is gone");
     await assertStillServes(server.port);
     assert.equal(uncaught(), 0);
@@ -102,7 +108,8 @@ describe("hardening: TCP resets", () => {
       peer.write(frame);
       peer.write(frame.subarray(0, (i * 1301) % frame.length)); // a second frame, cut short
     }
-    await sleep(20);
+    const written = (): number => peers.reduce((sum, peer) => sum + peer.socket.bytesWritten, 0);
+    await waitUntil(() => server.bytesRead() === written(), "the server to read everything the peers wrote");
     for (const peer of peers) peer.socket.resetAndDestroy();
     await waitUntil(() => server.wss.clients.size === 0, "every connection dropped");
     assert.equal(server.closes.length, 50);

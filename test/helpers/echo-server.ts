@@ -50,6 +50,8 @@ export interface EchoServer {
    * wait until it reaches what a peer wrote to know the server has the peer's bytes.
    */
   bytesRead(): number;
+  /** Number of TCP connections the server has open (upgraded or not). */
+  tcpConnections(): number;
   /** Closes the server (1001 to the clients left, then their close handshakes) and waits for it. */
   close(): Promise<void>;
   /** Test cleanup: drops every client at once (no handshake to wait for), then closes. Idempotent. */
@@ -142,6 +144,7 @@ export async function startEchoServer(first?: TestContext | EchoServerOptions, s
       for (const socket of sockets) total += socket.bytesRead;
       return total;
     },
+    tcpConnections: () => sockets.size,
     close: () => wss.close(),
     stop,
   };

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
+import { scaled } from "../helpers/time.js";
 import { serve, type Served } from "./wsx.js";
 
 interface ChatEvent {
@@ -42,14 +43,14 @@ class Member {
     this.ws.send(typeof message === "string" ? message : JSON.stringify(message));
   }
 
-  /** The next event of this type (earlier events of other types are skipped); 5 s at most. */
+  /** The next event of this type (earlier events of other types are skipped); 5 s at most (scaled). */
   async next(type: string): Promise<ChatEvent> {
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + scaled(5000);
     for (;;) {
       const i = this.inbox.findIndex((e) => e.type === type);
       if (i !== -1) return this.inbox.splice(0, i + 1)[i];
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no "${type}" within 5 s; inbox: ${JSON.stringify(this.inbox)}`);
+      if (left <= 0) throw new Error(`no "${type}" within ${scaled(5000)} ms; inbox: ${JSON.stringify(this.inbox)}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.wake = () => (clearTimeout(timer), resolve());
@@ -139,22 +140,27 @@ describe("wsx serve /chat", () => {
       { type: "join", room: "ok", name: "bell\u0007" },
       { type: "dance" },
     ];
+    // Exactly one burst (10 messages; the rate limit is 5/s with a burst of 10): each one is
+    // answered for what it is, not with "slow down". The limiter itself is tested with an
+    // injected clock in chat-rate-limit.test.ts.
+    assert.equal(bad.length, 10);
     for (const message of bad) {
       m.send(message);
-      assert.equal((await m.next("error")).type, "error", JSON.stringify(message));
-      // Not faster than the rate limit (5/s with a burst of 10).
-      await new Promise((r) => setTimeout(r, 200));
+      const reply = await m.next("error");
+      assert.doesNotMatch(reply.text ?? "", /slow down/, JSON.stringify(message));
     }
-    m.ws.send(Buffer.from([1, 2, 3]));
-    assert.match((await m.next("error")).text ?? "", /JSON text/);
-    await new Promise((r) => setTimeout(r, 200));
-    m.send({ type: "join", room: "bounds", name: "  trimmed  " });
-    assert.equal((await m.next("joined")).name, "trimmed");
-    m.send({ type: "say", text: "x".repeat(2001) });
-    assert.match((await m.next("error")).text ?? "", /at most 2000/);
-    m.send({ type: "say", text: `${"y".repeat(2000)}` });
-    assert.equal((await m.next("message")).text?.length, 2000);
     await m.close();
+    // A fresh member, so a fresh burst, for the rest.
+    const n = await member();
+    n.ws.send(Buffer.from([1, 2, 3]));
+    assert.match((await n.next("error")).text ?? "", /JSON text/);
+    n.send({ type: "join", room: "bounds", name: "  trimmed  " });
+    assert.equal((await n.next("joined")).name, "trimmed");
+    n.send({ type: "say", text: "x".repeat(2001) });
+    assert.match((await n.next("error")).text ?? "", /at most 2000/);
+    n.send({ type: "say", text: `${"y".repeat(2000)}` });
+    assert.equal((await n.next("message")).text?.length, 2000);
+    await n.close();
   });
 
   test("a flood is rate limited", async () => {

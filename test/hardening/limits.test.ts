@@ -8,15 +8,14 @@ import { describe, test } from "node:test";
 import { HandshakeError } from "../../src/protocol/errors.js";
 import { DEFAULTS, type ResolvedOptions } from "../../src/server/options.js";
 import { connectRaw, rawHandshake } from "../helpers/raw-client.js";
-import { assertStillServes, sleep, startEchoServer, UPGRADE_HEAD, waitUntil } from "./harness.js";
+import { assertStillServes, startEchoServer, UPGRADE_HEAD, waitUntil } from "./harness.js";
 
 const REQUEST = UPGRADE_HEAD + "\r\n";
 
 describe("hardening: admission limits", () => {
   test("maxConnections: the (n+1)th handshake gets 503; after one closes, a new one is accepted", async (t) => {
     const server = await startEchoServer(t, { maxConnections: 3 });
-    const peers = await Promise.all([1, 2, 3].map(() => connectRaw(server.port)));
-    t.after(() => peers.forEach((p) => p.destroy()));
+    const peers = await Promise.all([1, 2, 3].map(() => connectRaw(server.port, { t })));
     await waitUntil(() => server.wss.clients.size === 3, "three connections");
     const refused = await rawHandshake(server.port, REQUEST);
     assert.equal(refused.status, 503);
@@ -39,7 +38,8 @@ describe("hardening: admission limits", () => {
         return undefined;
       },
     });
-    const slow = [connectRaw(server.port), connectRaw(server.port)];
+    t.after(release);
+    const slow = [connectRaw(server.port, { t }), connectRaw(server.port, { t })];
     await waitUntil(() => calls === 2, "two pending hooks");
     const refused = await rawHandshake(server.port, REQUEST);
     assert.equal(refused.status, 503);
@@ -52,17 +52,28 @@ describe("hardening: admission limits", () => {
 
   test("the upgrade hook must settle within handshakeTimeout: 408, and its late result is ignored", async (t) => {
     let calls = 0;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let lateResult = false;
     const server = await startEchoServer(t, {
       handshakeTimeout: 300,
       async upgrade() {
-        if (calls++ === 0) await sleep(800); // the first hook is too slow
+        if (calls++ === 0) {
+          await gate; // the first hook is too slow: it settles only after its socket got 408
+          lateResult = true;
+        }
         return undefined;
       },
     });
-    const r = await rawHandshake(server.port, REQUEST, { timeoutMs: 3000 });
+    t.after(release);
+    const r = await rawHandshake(server.port, REQUEST);
     assert.equal(r.status, 408);
-    await sleep(600); // the slow hook resolves now, after its socket got 408
+    release();
+    await waitUntil(() => lateResult, "the slow hook to settle");
+    // The server acts on the hook's result in the promise jobs that follow; one turn of the event loop runs them all.
+    await new Promise((resolve) => setImmediate(resolve));
     assert.equal(server.wss.clients.size, 0);
+    assert.equal(server.opens(), 0, "the late result opened no connection");
     await assertStillServes(server.port);
   });
 });
@@ -73,7 +84,7 @@ describe("hardening: cross-site WebSocket hijacking (RFC 6455 §10.2)", () => {
     assert.equal((await rawHandshake(server.port, UPGRADE_HEAD + "Origin: https://evil.example\r\n\r\n")).status, 403);
     assert.equal((await rawHandshake(server.port, REQUEST)).status, 403);
     assert.equal((await rawHandshake(server.port, UPGRADE_HEAD + "Origin: https://app.example.com.evil.example\r\n\r\n")).status, 403);
-    const ok = await connectRaw(server.port, { headers: { Origin: "HTTPS://APP.EXAMPLE.COM" } });
+    const ok = await connectRaw(server.port, { t, headers: { Origin: "HTTPS://APP.EXAMPLE.COM" } });
     ok.destroy();
   });
 
@@ -98,7 +109,7 @@ describe("hardening: cross-site WebSocket hijacking (RFC 6455 §10.2)", () => {
     const anonymous = await rawHandshake(server.port, UPGRADE_HEAD + "Origin: https://app.example.com\r\n\r\n");
     assert.equal(anonymous.status, 401);
     // The app itself, signed in.
-    const peer = await connectRaw(server.port, { headers: { Origin: "https://app.example.com", Cookie: "theme=dark; sid=s3cr3t" } });
+    const peer = await connectRaw(server.port, { t, headers: { Origin: "https://app.example.com", Cookie: "theme=dark; sid=s3cr3t" } });
     assert.equal((await peer.nextFrame()).payload.toString(), "hello ann");
     peer.destroy();
   });

@@ -1,53 +1,16 @@
 // Oversized messages (RFC 6455 §10.4): against maxPayload = 1 MiB, peers send far more —
 // one frame announcing 4 GiB, fragmented messages adding up past the limit on 16
 // connections at once, and a permessage-deflate bomb. Each is closed with 1009, and the
-// process's ArrayBuffer memory (sampled every few milliseconds, peak minus baseline) stays
-// far below the bytes sent.
+// process's ArrayBuffer memory (test/helpers/memory.ts: baseline and retained after a forced
+// GC, peak sampled every 2 ms) stays far below the bytes sent.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { constants, deflateRawSync } from "node:zlib";
+import { formatBytes as mib, MiB, watchArrayBuffers } from "../helpers/memory.js";
 import { connectRaw, encodeFrame, Opcode, type RawClient } from "../helpers/raw-client.js";
-import { assertStillServes, countUncaught, sleep, startEchoServer, upgradedSocket, waitUntil } from "./harness.js";
+import { assertStillServes, countUncaught, startEchoServer, upgradedSocket, waitUntil } from "./harness.js";
 
-const MiB = 1024 * 1024;
 const LIMIT = 1 * MiB;
-
-// A full GC before each baseline, so earlier tests' garbage is not counted (test-only).
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-
-/**
- * Starts watching `process.memoryUsage().arrayBuffers` after a full GC. The returned function
- * gives the growth that is still retained (after another full GC; call it while the abusive
- * connections are still open, so anything they hold counts) and the peak growth seen by
- * sampling every 2 ms (which includes read buffers that were already garbage).
- */
-async function watchArrayBuffers(): Promise<() => Promise<{ retained: number; peak: number }>> {
-  await fullGc();
-  const baseline = process.memoryUsage().arrayBuffers;
-  let peak = baseline;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().arrayBuffers);
-  }, 2);
-  return async () => {
-    clearInterval(timer);
-    peak = Math.max(peak, process.memoryUsage().arrayBuffers);
-    await fullGc();
-    return { retained: process.memoryUsage().arrayBuffers - baseline, peak: peak - baseline };
-  };
-}
-
-/** Full GCs with pauses between: V8 frees ArrayBuffer backing stores on a background sweep. */
-async function fullGc(): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await sleep(10);
-  }
-}
-
-const mib = (n: number): string => `${(n / MiB).toFixed(1)} MiB`;
 
 /** Writes `chunk` `times` times (the same buffer: the sender allocates nothing), honouring backpressure; stops when the socket closes. */
 async function pump(peer: RawClient, chunk: Buffer, times: number): Promise<number> {
@@ -86,7 +49,7 @@ describe("hardening: oversized messages (maxPayload 1 MiB)", () => {
     const peer = await upgradedSocket(server.port);
     t.after(() => void peer.socket.destroy());
     const chunk = Buffer.alloc(MiB, 0x55);
-    const stop = await watchArrayBuffers();
+    const watch = await watchArrayBuffers();
     // FIN + binary, masked, 64-bit length 2^32, mask key 1 2 3 4 (RFC 6455 §5.2).
     peer.socket.write(Buffer.from([0x82, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4]));
     await waitUntil(() => peer.received().length >= 4, "the close frame");
@@ -97,9 +60,9 @@ describe("hardening: oversized messages (maxPayload 1 MiB)", () => {
       if (!peer.socket.write(chunk)) await new Promise((resolve) => peer.socket.once("drain", resolve));
       sent += chunk.length;
     }
-    await sleep(20); // let the server read the last bytes
+    await waitUntil(() => server.bytesRead() === peer.socket.bytesWritten, "the server to read the last bytes");
     assert.equal(server.wss.clients.size, 1, "the connection is still open (close timeout not reached)");
-    const { retained, peak } = await stop();
+    const { retained, peak } = await watch.stop();
     assert.equal(server.messages(), 0);
     assert.equal(sent, 32 * MiB, "the server kept reading (and discarding) until the close timeout");
     assert.ok(retained < 2 * MiB, `retained ${mib(retained)} (peak ${mib(peak)}) after ${mib(sent)} sent`);
@@ -115,7 +78,7 @@ describe("hardening: oversized messages (maxPayload 1 MiB)", () => {
     const payload = Buffer.alloc(64 * 1024, 0x41);
     const first = encodeFrame({ opcode: Opcode.BINARY, fin: false, payload, maskKey: [1, 2, 3, 4] });
     const next = encodeFrame({ opcode: Opcode.CONTINUATION, fin: false, payload, maskKey: [1, 2, 3, 4] });
-    const stop = await watchArrayBuffers();
+    const watch = await watchArrayBuffers();
     const results = await Promise.all(
       peers.map(async (peer) => {
         const code = closeCode(peer);
@@ -125,9 +88,8 @@ describe("hardening: oversized messages (maxPayload 1 MiB)", () => {
       }),
     );
     await waitUntil(() => server.wss.clients.size === 0, "the 16 connections to close");
-    // Just-closed sockets and their read buffers become garbage over the next moments.
-    await sleep(100);
-    const { retained, peak } = await stop();
+    // Just-closed sockets and their read buffers are garbage now; watch.stop() collects them.
+    const { retained, peak } = await watch.stop();
     assert.deepEqual(
       results.map((r) => r.code),
       Array.from({ length: 16 }, () => 1009),
@@ -150,11 +112,10 @@ describe("hardening: oversized messages (maxPayload 1 MiB)", () => {
     const peer = await connectRaw(server.port, { headers: { "Sec-WebSocket-Extensions": "permessage-deflate" } });
     t.after(() => peer.destroy());
     assert.match(String(peer.response.headers["sec-websocket-extensions"]), /^permessage-deflate/);
-    const stop = await watchArrayBuffers();
+    const watch = await watchArrayBuffers();
     peer.sendFrame({ opcode: Opcode.BINARY, rsv1: true, payload: compressed });
     assert.equal(await closeCode(peer), 1009);
-    await sleep(20);
-    const { retained, peak } = await stop();
+    const { retained, peak } = await watch.stop();
     assert.ok(compressed.length < MiB, `the bomb is ${compressed.length} bytes on the wire`);
     // Inflation stops at the limit: at most about the limit plus one inflate chunk is ever held.
     assert.ok(peak < 8 * MiB, `peak ${mib(peak)} for a 64 MiB bomb`);

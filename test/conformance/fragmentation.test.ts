@@ -4,8 +4,8 @@ import { after, before, describe, test } from "node:test";
 import { Opcode } from "../helpers/raw-client.js";
 import { openClient } from "./client.js";
 import { startEchoServer, type EchoServer } from "./echo-server.js";
+import { waitUntil } from "./wait.js";
 
-const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
 
 describe("conformance: fragmentation (RFC 6455 §5.4)", () => {
   let server: EchoServer;
@@ -17,8 +17,10 @@ describe("conformance: fragmentation (RFC 6455 §5.4)", () => {
   for (const [kind, opcode] of [["text", Opcode.TEXT], ["binary", Opcode.BINARY]] as const) {
     test(`a ${kind} message in 2 fragments (sent apart) is echoed whole`, async (t) => {
       const c = await openClient(t, server.port);
-      c.sendFrame({ opcode, payload: "fragment1", fin: false });
-      await tick();
+      const base = server.bytesRead();
+      const first = c.sendFrame({ opcode, payload: "fragment1", fin: false });
+      // Apart: the second fragment is sent only once the server has read the first.
+      await waitUntil(() => server.bytesRead() >= base + first.length, "the server to read the first fragment");
       c.sendFrame({ opcode: Opcode.CONTINUATION, payload: "fragment2" });
       const f = await c.nextFrame();
       assert.equal(f.opcode, opcode);

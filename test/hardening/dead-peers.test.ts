@@ -142,10 +142,13 @@ describe("hardening: close handshake that never completes", () => {
     await waitUntil(() => server.wss.clients.size === 0, "the close timeout", 3000);
     assert.deepEqual(server.closes, [{ code: 1000, reason: "done" }]);
     // The server's socket is gone: writing to it now fails (RST), and our socket closes.
-    socket.write(Buffer.alloc(16));
-    await sleep(50);
-    socket.write(Buffer.alloc(16));
-    await socketClosed(socket, 3000);
+    // The first write draws the RST; a later one fails on it. Write until the socket closes.
+    const writes = setInterval(() => void (socket.destroyed || socket.write(Buffer.alloc(16))), 10);
+    try {
+      await socketClosed(socket, 3000);
+    } finally {
+      clearInterval(writes);
+    }
     await assertStillServes(server.port);
     assert.equal(uncaught(), 0);
   });

@@ -29,7 +29,7 @@ async function runSuite(t: TestContext, file: string, env: NodeJS.ProcessEnv = {
   // NODE_TEST_CONTEXT would tell the child it runs inside this test file (and run nothing).
   const { NODE_TEST_CONTEXT: _inherited, ...parent } = process.env;
   const child = spawnChild(process.execPath, ["--expose-gc", RUNNER, file], { t, cwd: ROOT, env: { ...parent, ...env }, name: "run-tests" });
-  // Far below the runner's 60 s per-test timeout: a run that only ends by timing out fails here.
+  // Far below the runner's 120 s per-file timeout: a run that only ends by timing out fails here.
   const { code } = await child.exited(30_000);
   return { code, out: child.stdout() + child.stderr() };
 }

@@ -5,22 +5,32 @@
 // - a timeout of 120 s per test file times WSX_TEST_TIME_FACTOR (Node 20 applies the runner's
 //   timeout to each file as a whole; it was 300 s): the slowest file, the 20,000-cycle churn,
 //   takes ~13-18 s on a 2-core machine and 53 s with two CPU hogs on it (measured);
-// - force exit once every test has finished, so a handle a failing test leaked cannot keep
-//   the file running until the timeout;
+// - scripts/test-exit.mjs preloaded into each test file's process: once the file's tests are
+//   done it may take 1 s (scaled) to exit by itself, then it is told what was left open and
+//   exits, so a handle a failing test leaked cannot keep the file running until the timeout;
 // - a summary at the end: counts, the slowest files, and the wall time.
 //
-// Usage: node --expose-gc scripts/run-tests.mjs [file or directory ...]
+// Usage: node scripts/run-tests.mjs [file or directory ...]
 //   (paths under test/ or .build/test/; default: every test file)
 // Environment: WSX_TEST_TIME_FACTOR (default 1), WSX_TEST_CONCURRENCY (files at once;
 // default: node's, available cores - 1).
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { run } from "node:test";
 import { spec, tap } from "node:test/reporters";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+
+// Test files run with this process's execArgv: make sure it has what they need, else start
+// again with it.
+const needed = ["--expose-gc", `--import=${pathToFileURL(join(root, "scripts/test-exit.mjs")).href}`];
+if (!needed.every((flag) => process.execArgv.includes(flag))) {
+  const again = spawnSync(process.execPath, [...needed, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" });
+  process.exit(again.status ?? 1);
+}
 const BASE_TIMEOUT_MS = 120_000;
 
 const factor = Number(process.env.WSX_TEST_TIME_FACTOR ?? "1");
@@ -30,11 +40,6 @@ if (!Number.isFinite(factor) || factor <= 0) {
 }
 const timeout = Math.ceil(BASE_TIMEOUT_MS * factor);
 const concurrency = Number(process.env.WSX_TEST_CONCURRENCY ?? Math.max(1, availableParallelism() - 1));
-
-if (typeof globalThis.gc !== "function") {
-  console.error("run-tests: run me with `node --expose-gc` (test files inherit it)");
-  process.exit(2);
-}
 
 /** Every *.test.js below `dir`, sorted. */
 function testFiles(dir) {
@@ -72,7 +77,7 @@ const counts = { pass: 0, fail: 0, skip: 0, todo: 0 };
 const fileMs = new Map();
 const failures = [];
 
-const stream = run({ files, timeout, concurrency, forceExit: true });
+const stream = run({ files, timeout, concurrency });
 stream.on("test:pass", (event) => {
   if (event.skip !== undefined && event.skip !== false) counts.skip++;
   else if (event.todo !== undefined && event.todo !== false) counts.todo++;

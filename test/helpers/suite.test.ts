@@ -28,7 +28,7 @@ function testFile(t: TestContext, name: string, source: string): string {
 async function runSuite(t: TestContext, file: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
   // NODE_TEST_CONTEXT would tell the child it runs inside this test file (and run nothing).
   const { NODE_TEST_CONTEXT: _inherited, ...parent } = process.env;
-  const child = spawnChild(process.execPath, ["--expose-gc", RUNNER, file], { t, cwd: ROOT, env: { ...parent, ...env }, name: "run-tests" });
+  const child = spawnChild(process.execPath, [RUNNER, file], { t, cwd: ROOT, env: { ...parent, ...env }, name: "run-tests" });
   // Far below the runner's 120 s per-file timeout: a run that only ends by timing out fails here.
   const { code } = await child.exited(30_000);
   return { code, out: child.stdout() + child.stderr() };
@@ -53,6 +53,7 @@ test("leaks a listening server, then fails", () => {
     assert.match(out, /# cancelled 0/, out);
     assert.doesNotMatch(out, /timed out/, out);
     assert.match(out, /# wsx tests: 0 passed, 1 failed/);
+    assert.match(out, /leak\.test\.mjs was still held open .* \(by .*TCPServerWrap.*\): a test did not release what it opened/);
   });
 
   const needsChromium = `import { test } from "node:test";

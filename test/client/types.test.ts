@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CloseEvent, WebSocketMessageEvent, type WebSocketEventMap } from "../../src/client/events.js";
 import { WebSocket } from "../../src/client/websocket.js";
-import { startWsxServer } from "./helpers.js";
+import { WebSocketServer } from "../../src/server/server.js";
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function assertType<T extends true>(): T | void {}
@@ -58,9 +58,10 @@ function typeChecks(ws: WebSocket): void {
 void typeChecks;
 
 test("listeners receive what the types say", async (t) => {
-  const server = await startWsxServer();
+  const server = new WebSocketServer({ port: 0, host: "127.0.0.1", message: (s, data, isBinary) => void s.send(data, isBinary) });
+  await server.ready();
   t.after(() => server.close());
-  const ws = new WebSocket(server.url);
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/`);
   const seen: string[] = [];
   ws.onopen = function () {
     assert.equal(this, ws);

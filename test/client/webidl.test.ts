@@ -7,13 +7,34 @@ import { after, before, describe, test } from "node:test";
 import { WebSocketServer as WsServer } from "ws";
 import { CloseEvent, WebSocketMessageEvent } from "../../src/client/events.js";
 import { WebSocket } from "../../src/client/websocket.js";
-import { once, record, startWsxServer, type TestServer } from "./helpers.js";
+import { WebSocketServer } from "../../src/server/server.js";
 
-let server: TestServer;
+let wss: WebSocketServer<unknown>;
+const server = { url: "" };
 before(async () => {
-  server = await startWsxServer({ protocols: ["chat"] });
+  wss = new WebSocketServer({ port: 0, host: "127.0.0.1", protocols: ["chat"], message: (ws, data, isBinary) => void ws.send(data, isBinary) });
+  await wss.ready();
+  server.url = `ws://127.0.0.1:${wss.port}/`;
 });
-after(() => server.close());
+after(() => wss.close());
+
+/** Resolves with the next event of `type` on `target`. */
+function once<T = any>(target: EventTarget, type: string): Promise<T> {
+  return new Promise((resolve) => target.addEventListener(type, (e) => resolve(e as T), { once: true }));
+}
+
+/** Records "open", "error", "message", "close:<code>" in order; `closed` resolves with the close event. */
+function record(ws: WebSocket): { log: string[]; closed: Promise<CloseEvent> } {
+  const log: string[] = [];
+  for (const type of ["open", "error", "message"]) ws.addEventListener(type, () => log.push(type));
+  const closed = new Promise<CloseEvent>((resolve) =>
+    ws.addEventListener("close", (e) => {
+      log.push(`close:${e.code}`);
+      resolve(e);
+    }),
+  );
+  return { log, closed };
+}
 
 function throwsDom(fn: () => unknown, name: string): void {
   assert.throws(fn, (e: unknown) => e instanceof DOMException && e.name === name, `expected a ${name} DOMException`);

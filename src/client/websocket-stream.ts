@@ -284,7 +284,7 @@ export class WebSocketStream {
     if (!this.#readPaused) return;
     this.#readPaused = false;
     const t = this.#transport;
-    if (t !== null && !t.closed) t.socket.resume();
+    if (t !== null && !t.closed) t.resumeInput();
   }
 
   #pauseIfFull(): void {
@@ -293,7 +293,7 @@ export class WebSocketStream {
     const t = this.#transport;
     if (t === null || t.closed) return;
     this.#readPaused = true;
-    t.socket.pause();
+    t.pauseInput();
   }
 
   readonly #owner: TransportOwner = {
@@ -303,8 +303,8 @@ export class WebSocketStream {
       // Text is a string; binary is a Uint8Array of its own (the receiver's Buffer may be
       // a view into a larger, shared chunk).
       this.#readable!.enqueue(isBinary ? new Uint8Array(data) : data.toString());
-      // Pause after the transport's own resume (it resumes after an inflated message).
-      queueMicrotask(() => this.#pauseIfFull());
+      // The queue is full: stop reading the socket (and parsing what it already gave).
+      this.#pauseIfFull();
     },
     onPing: noop,
     onPong: noop,
@@ -316,9 +316,12 @@ export class WebSocketStream {
       this.#pendingWrite = null;
       w?.resolve();
     },
-    onError: (): void => {
-      this.#failed = true;
+    onError: (_error: Error, failed: boolean): void => {
+      // A socket error or an idle timeout is an abnormal closure (1006), not a failure.
+      if (failed) this.#failed = true;
     },
+    // The stream's own callbacks run in promise jobs; nothing of a user's runs in here.
+    onHandlerError: noop,
     onClosed: (): void => this.#connectionClosed(),
   };
 

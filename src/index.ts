@@ -23,6 +23,7 @@ export { CLIENT_DEFAULTS, type WebSocketOptions } from "./client/options.js";
 export type { PerMessageDeflateOptions } from "./protocol/extensions/permessage-deflate.js";
 export { WebSocketServer } from "./server/server.js";
 export { ServerWebSocket, type WebSocketData } from "./server/server-websocket.js";
+export { MessageStream, type MessageSource } from "./server/message-stream.js";
 export { SendStatus, type SendStatusValue } from "./server/send-status.js";
 export {
   DEFAULTS as SERVER_DEFAULTS,

@@ -64,6 +64,11 @@ export function toDictionary(value: unknown, context: string): Record<string, un
   return value as Record<string, unknown>;
 }
 
+/** Whether `buffer` is a SharedArrayBuffer, which a `BufferSource` without [AllowShared] excludes (Web IDL §3.2.26). */
+export function isShared(buffer: ArrayBufferLike): boolean {
+  return typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer;
+}
+
 /** What {@link exposeInterface} needs to know about an interface. */
 export interface InterfaceShape {
   /** The interface name, used for `Symbol.toStringTag`. */

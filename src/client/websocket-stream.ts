@@ -7,7 +7,7 @@ import { ProtocolError } from "../protocol/errors.js";
 import type { Transport, TransportOwner } from "../transport/transport.js";
 import { checkSubprotocols, establishWebSocketConnection, parseWebSocketURL } from "./establish.js";
 import type { WebSocketOptions } from "./options.js";
-import { exposeInterface, requireArguments, toDictionary, toUSVString } from "./webidl.js";
+import { exposeInterface, isShared, requireArguments, toDictionary, toUSVString } from "./webidl.js";
 import { reportedWebSocketError, toCloseInfo, validateCloseCodeAndReason, WebSocketError, type WebSocketCloseInfo } from "./websocket-error.js";
 
 /** WHATWG WebSockets §WebSocketStreamOptions. */
@@ -261,8 +261,9 @@ export class WebSocketStream {
   #write(chunk: unknown): Promise<void> | void {
     let data: Uint8Array | string;
     if (ArrayBuffer.isView(chunk)) {
+      if (isShared(chunk.buffer)) throw new TypeError("a view of a SharedArrayBuffer cannot be sent");
       data = Buffer.from(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)); // a copy of the bytes
-    } else if (chunk instanceof ArrayBuffer) {
+    } else if (chunk instanceof ArrayBuffer && !isShared(chunk)) {
       data = Buffer.from(new Uint8Array(chunk));
     } else {
       data = toUSVString(chunk); // may throw: the write rejects with it

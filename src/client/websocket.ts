@@ -15,7 +15,7 @@ import {
   type WebSocketEventMap,
 } from "./events.js";
 import type { WebSocketOptions } from "./options.js";
-import { exposeInterface, requireArguments, toClampedUnsignedShort, toDOMString, toUSVString } from "./webidl.js";
+import { exposeInterface, isShared, requireArguments, toClampedUnsignedShort, toDOMString, toUSVString } from "./webidl.js";
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -221,9 +221,11 @@ export class WebSocket extends EventTarget {
       payload = data;
       size = data.size;
     } else if (ArrayBuffer.isView(data)) {
+      // Web IDL: a BufferSource without [AllowShared] may not view a SharedArrayBuffer.
+      if (isShared(data.buffer)) throw new TypeError("Failed to execute 'send' on 'WebSocket': the view's buffer is a SharedArrayBuffer");
       payload = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       size = data.byteLength;
-    } else if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer)) {
+    } else if (data instanceof ArrayBuffer && !isShared(data)) {
       payload = new Uint8Array(data);
       size = data.byteLength;
     } else {

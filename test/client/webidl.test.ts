@@ -140,6 +140,17 @@ describe("argument counts come first (Web IDL §3.7.5 step 3)", () => {
     ws.close();
   });
 
+  test("send(): a SharedArrayBuffer is not a BufferSource: sent as its string; a view of one is a TypeError", async () => {
+    const ws = new WebSocket(server.url);
+    await once(ws, "open");
+    assert.throws(() => ws.send(new Uint8Array(new SharedArrayBuffer(4))), TypeError);
+    ws.send(new SharedArrayBuffer(4) as any);
+    const e = await once(ws, "message");
+    assert.equal(e.data, "[object SharedArrayBuffer]");
+    ws.close();
+    await once(ws, "close");
+  });
+
   test("close(): both arguments are converted before the code is checked", () => {
     const ws = new WebSocket(server.url);
     ws.onerror = () => {};

@@ -48,7 +48,7 @@ function throwaway(): WebSocket {
   return ws;
 }
 
-describe("interface shape (Web IDL §3.7)", () => {
+describe("interface shape (Web IDL §3.7)", { timeout: 120_000 }, () => {
   const shapes: Array<[string, object, string[], Record<string, number>]> = [
     ["WebSocket", WebSocket.prototype, ["url", "readyState", "bufferedAmount", "onopen", "onerror", "onclose", "extensions", "protocol", "onmessage", "binaryType"], { close: 0, send: 1 }],
     ["CloseEvent", CloseEvent.prototype, ["wasClean", "code", "reason"], {}],
@@ -110,7 +110,7 @@ describe("interface shape (Web IDL §3.7)", () => {
   });
 });
 
-describe("argument counts come first (Web IDL §3.7.5 step 3)", () => {
+describe("argument counts come first (Web IDL §3.7.5 step 3)", { timeout: 120_000 }, () => {
   test("new WebSocket() and new CloseEvent() without arguments are TypeErrors, not SyntaxErrors", () => {
     assert.throws(() => new (WebSocket as any)(), TypeError);
     assert.throws(() => new (CloseEvent as any)(), TypeError);
@@ -177,7 +177,7 @@ describe("argument counts come first (Web IDL §3.7.5 step 3)", () => {
   });
 });
 
-describe("attributes", () => {
+describe("attributes", { timeout: 120_000 }, () => {
   test("binaryType converts its value to a string before the enum check", () => {
     const ws = throwaway();
     ws.binaryType = { toString: () => "arraybuffer" } as any;
@@ -225,7 +225,7 @@ describe("attributes", () => {
   });
 });
 
-describe("subprotocols offered but none acknowledged (WHATWG: establish a WebSocket connection)", () => {
+describe("subprotocols offered but none acknowledged (WHATWG: establish a WebSocket connection)", { timeout: 120_000 }, () => {
   test("wsx server: error, then close 1006, not clean; never open", async () => {
     const ws = new WebSocket(server.url, ["nope"]);
     const r = record(ws);

@@ -100,7 +100,7 @@ async function until(what: string, predicate: () => boolean): Promise<void> {
   }
 }
 
-describe("construction", () => {
+describe("construction", { timeout: 120_000 }, () => {
   test("argument count, URL, protocols and signal are checked (TypeError, then SyntaxError)", () => {
     assert.throws(() => new (WebSocketStream as any)(), TypeError);
     throwsDom(() => new WebSocketStream("not a url"), "SyntaxError");
@@ -128,7 +128,7 @@ describe("construction", () => {
   });
 });
 
-describe("WebSocketError", () => {
+describe("WebSocketError", { timeout: 120_000 }, () => {
   test("a DOMException named WebSocketError with closeCode and reason", () => {
     const e = new WebSocketError("message", { closeCode: 4000, reason: "r" });
     assert.ok(e instanceof DOMException && e instanceof Error);
@@ -150,7 +150,7 @@ describe("WebSocketError", () => {
 });
 
 for (const peer of ["wsx", "ws"] as const) {
-  describe(`against a ${peer} server`, () => {
+  describe(`against a ${peer} server`, { timeout: 120_000 }, () => {
     let url = "";
     before(async () => {
       if (peer === "wsx") url = wsxURL;
@@ -266,7 +266,7 @@ for (const peer of ["wsx", "ws"] as const) {
   });
 }
 
-describe("the server ends the connection", () => {
+describe("the server ends the connection", { timeout: 120_000 }, () => {
   test("a server close: closed resolves with its code and reason, the readable ends, writes reject", async () => {
     const s = new WebSocketStream(wsxURL);
     const { readable, writable } = await s.opened;
@@ -300,7 +300,7 @@ describe("the server ends the connection", () => {
   });
 });
 
-describe("close() and the signal while connecting", () => {
+describe("close() and the signal while connecting", { timeout: 120_000 }, () => {
   test("close() during the handshake rejects opened and closed", async (t) => {
     const silent = await startSilent(t);
     const s = new WebSocketStream(silent.url);
@@ -343,7 +343,7 @@ describe("close() and the signal while connecting", () => {
   });
 });
 
-describe("backpressure", () => {
+describe("backpressure", { timeout: 120_000 }, () => {
   test("a reader that stops reading stops the socket being read; reading again gets every message in order", async () => {
     const N = 64;
     const SIZE = 1 << 20;

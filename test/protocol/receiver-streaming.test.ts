@@ -40,7 +40,7 @@ function pattern(n: number, seed: number): Buffer {
   return b;
 }
 
-describe("streamMessages", () => {
+describe("streamMessages", { timeout: 120_000 }, () => {
   for (const chunkSize of [1, 7, 1000, 1 << 20]) {
     test(`a fragmented binary message with a ping between fragments, ${chunkSize}-byte chunks`, () => {
       const parts = [pattern(3000, 1), pattern(0, 2), pattern(5000, 3)];

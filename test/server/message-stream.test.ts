@@ -36,7 +36,7 @@ async function readMessage(c: { nextFrame(ms?: number): Promise<RawFrame> }): Pr
   }
 }
 
-describe("messageStream (streaming receive)", () => {
+describe("messageStream (streaming receive)", { timeout: 120_000 }, () => {
   test("a fragmented message arrives in pieces, in order, before it is complete", async (t) => {
     const seen: Array<{ isBinary: boolean; pieces: number; bytes: Buffer }> = [];
     let firstPieceBeforeEnd = false;
@@ -150,7 +150,7 @@ describe("messageStream (streaming receive)", () => {
   });
 });
 
-describe("sendStream (streaming send)", () => {
+describe("sendStream (streaming send)", { timeout: 120_000 }, () => {
   test("echo: a streamed message goes out as fragments while it arrives, and equals what was sent", async (t) => {
     const wss = await start(t, {
       maxPayload: 64 << 20,

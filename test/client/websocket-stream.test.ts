@@ -343,6 +343,38 @@ describe("close() and the signal while connecting", { timeout: 120_000 }, () => 
   });
 });
 
+describe("permessage-deflate (Node-only option)", { timeout: 120_000 }, () => {
+  test("extensions are reported; compressed messages arrive whole and in order while the reader lags", async (t) => {
+    const server = new WebSocketServer({
+      port: 0,
+      host: "127.0.0.1",
+      perMessageDeflate: true,
+      maxBackpressure: 1 << 30,
+      message(ws, data) {
+        const [n, size] = data.toString().split(" ").map(Number);
+        for (let i = 0; i < n; i++) ws.send(Buffer.alloc(size, i & 0xff), true);
+      },
+    });
+    await server.ready();
+    t.after(() => server.close());
+    const s = new WebSocketStream(`ws://127.0.0.1:${server.port}/`, {}, { perMessageDeflate: true });
+    const { readable, writable, extensions } = await s.opened;
+    assert.match(extensions, /^permessage-deflate/);
+    await writable.getWriter().write("200 100000");
+    const reader = readable.getReader();
+    // Inflation and a full readable both pause input; the pauses nest, nothing is lost.
+    const transport = webSocketStreamTransport(s)!;
+    await until("the client to pause its socket", () => transport.socket.isPaused());
+    for (let i = 0; i < 200; i++) {
+      const v = (await reader.read()).value as Uint8Array;
+      assert.equal(v.length, 100000);
+      assert.ok(v[0] === (i & 0xff) && v[99999] === (i & 0xff), `message ${i} in order`);
+    }
+    s.close();
+    assert.equal((await s.closed).closeCode, 1005);
+  });
+});
+
 describe("backpressure", { timeout: 120_000 }, () => {
   test("a reader that stops reading stops the socket being read; reading again gets every message in order", async () => {
     const N = 64;

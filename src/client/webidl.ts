@@ -48,15 +48,6 @@ export function toClampedUnsignedShort(value: unknown): number {
   return floor % 2 === 0 ? floor : floor + 1;
 }
 
-/** Web IDL §3.2.4 `[EnforceRange] unsigned short`: a TypeError unless finite and in 0-65535 after truncation. */
-export function toEnforcedUnsignedShort(value: unknown, context: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new TypeError(`${context}: ${String(n)} is not a finite number`);
-  const t = Math.trunc(n);
-  if (t < 0 || t > 0xffff) throw new TypeError(`${context}: ${t} is outside the range of an unsigned short`);
-  return t === 0 ? 0 : t;
-}
-
 /** Web IDL §3.2.17 dictionaries: undefined and null are an empty dictionary; other non-objects are a TypeError. */
 export function toDictionary(value: unknown, context: string): Record<string, unknown> {
   if (value === undefined || value === null) return {};

@@ -3,7 +3,7 @@
  * its streams with, carrying the close code and reason; and §"validate close code and
  * reason", shared with `WebSocketStream.close()`.
  */
-import { exposeInterface, toDictionary, toDOMString, toEnforcedUnsignedShort, toUSVString } from "./webidl.js";
+import { exposeInterface, toClampedUnsignedShort, toDictionary, toDOMString, toUSVString } from "./webidl.js";
 
 /** WHATWG WebSockets §WebSocketCloseInfo. */
 export interface WebSocketCloseInfo {
@@ -15,12 +15,13 @@ export interface WebSocketCloseInfo {
 
 /**
  * Web IDL conversion of a `WebSocketCloseInfo` dictionary: members in lexicographic order,
- * `closeCode` as `[EnforceRange] unsigned short` (null when absent), `reason` as USVString.
+ * `closeCode` as `[Clamp] unsigned short` (null when absent; as `WebSocket.close()` and as
+ * Chromium, so NaN or 70000 meet the range check as 0 or 65535), `reason` as USVString.
  */
 export function toCloseInfo(value: unknown, context: string): { code: number | null; reason: string } {
   const dict = toDictionary(value, context);
   const closeCode = dict.closeCode;
-  const code = closeCode === undefined ? null : toEnforcedUnsignedShort(closeCode, `${context}: closeCode`);
+  const code = closeCode === undefined ? null : toClampedUnsignedShort(closeCode);
   const reasonValue = dict.reason;
   const reason = reasonValue === undefined ? "" : toUSVString(reasonValue);
   return { code, reason };

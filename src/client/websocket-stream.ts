@@ -14,14 +14,14 @@ import { reportedWebSocketError, toCloseInfo, validateCloseCodeAndReason, WebSoc
 export interface WebSocketStreamOptions {
   /** Subprotocols to offer; the connection fails unless the server selects one of them. */
   protocols?: Iterable<string>;
-  /** Aborts the opening handshake (it has no effect once the connection is open). */
+  /** Aborts the opening handshake (it has no effect once the connection is open); both promises then reject with an AbortError. */
   signal?: AbortSignal;
 }
 
 /** WHATWG WebSockets §WebSocketOpenInfo: what `opened` resolves with. */
 export interface WebSocketOpenInfo {
-  /** Messages received: strings (text) and Uint8Arrays (binary). */
-  readable: ReadableStream<string | Uint8Array>;
+  /** Messages received: strings (text) and ArrayBuffers (binary), as Chromium gives them. */
+  readable: ReadableStream<string | ArrayBuffer>;
   /** Messages to send: strings are sent as text, BufferSources as binary. */
   writable: WritableStream<string | ArrayBuffer | ArrayBufferView>;
   /** The extensions the server selected. */
@@ -69,7 +69,7 @@ export class WebSocketStream {
   #rejectOpened!: (error: unknown) => void;
   #resolveClosed!: (info: WebSocketCloseInfo) => void;
   #rejectClosed!: (error: unknown) => void;
-  #readable: ReadableStreamDefaultController<string | Uint8Array> | null = null;
+  #readable: ReadableStreamDefaultController<string | ArrayBuffer> | null = null;
   #readableDone = false;
   #writable: WritableStreamDefaultController | null = null;
   /** A write waiting for the socket's drain. */
@@ -115,14 +115,15 @@ export class WebSocketStream {
     // Step 7: the signal.
     if (signal !== undefined) {
       if (signal.aborted) {
-        // Step 7.2: already aborted: reject both with its reason, connect nowhere.
+        // Step 7.2: already aborted: reject both, connect nowhere.
         this.#readyState = CLOSED;
         this.#handshakeAborted = true;
-        this.#rejectOpened(signal.reason);
-        this.#rejectClosed(signal.reason);
+        const error = handshakeAborted();
+        this.#rejectOpened(error);
+        this.#rejectClosed(error);
         return;
       }
-      const onAbort = (): void => this.#onAbortSignal(signal.reason);
+      const onAbort = (): void => this.#onAbortSignal();
       signal.addEventListener("abort", onAbort, { once: true });
       this.#removeAbortListener = () => signal.removeEventListener("abort", onAbort);
     }
@@ -194,14 +195,15 @@ export class WebSocketStream {
   }
 
   /** The signal's abort steps: only the opening handshake can be aborted. */
-  #onAbortSignal(reason: unknown): void {
+  #onAbortSignal(): void {
     this.#removeAbortListener = null;
     if (this.#readyState !== CONNECTING) return;
     this.#handshakeAborted = true;
     this.#readyState = CLOSING;
-    this.#abortHandshake?.(new Error("the opening handshake was aborted"));
-    this.#rejectOpened(reason);
-    this.#rejectClosed(reason);
+    const error = handshakeAborted();
+    this.#abortHandshake?.(error);
+    this.#rejectOpened(error);
+    this.#rejectClosed(error);
   }
 
   #handshakeFailed(_error: Error): void {
@@ -225,7 +227,7 @@ export class WebSocketStream {
     this.#readyState = OPEN;
     // The readable: one message queued is enough (a count strategy of 1); while it is full
     // the socket is not read, so the peer meets TCP backpressure.
-    const readable = new ReadableStream<string | Uint8Array>(
+    const readable = new ReadableStream<string | ArrayBuffer>(
       {
         start: (controller) => {
           this.#readable = controller;
@@ -301,9 +303,9 @@ export class WebSocketStream {
     onMessage: (data: Buffer, isBinary: boolean): void => {
       // WHATWG: messages after the connection left OPEN (or after cancel) are dropped.
       if (this.#readyState !== OPEN || this.#readableDone) return;
-      // Text is a string; binary is a Uint8Array of its own (the receiver's Buffer may be
-      // a view into a larger, shared chunk).
-      this.#readable!.enqueue(isBinary ? new Uint8Array(data) : data.toString());
+      // Text is a string; binary an ArrayBuffer of its own (the receiver's Buffer may be a
+      // view into a larger chunk). The draft standard is unmerged; Chromium gives ArrayBuffers.
+      this.#readable!.enqueue(isBinary ? (data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer) : data.toString());
       // The queue is full: stop reading the socket (and parsing what it already gave).
       this.#pauseIfFull();
     },
@@ -372,3 +374,11 @@ function toSequence(value: unknown): unknown[] {
 }
 
 function noop(): void {}
+
+/**
+ * What an aborted handshake rejects with. Chromium rejects with this AbortError rather than
+ * the signal's reason; the draft standard is unmerged, so wsx does as the shipping browser.
+ */
+function handshakeAborted(): DOMException {
+  return new DOMException("WebSocket handshake was aborted", "AbortError");
+}

@@ -1,13 +1,23 @@
 /**
- * `import "wsx/global"` installs `WebSocket` and `CloseEvent` on `globalThis` where they are
- * missing (Node 20), so code written for the browser runs unchanged. Existing globals (Node
- * 22+ has its own) are left alone.
+ * `import "wsx/global"` installs `WebSocket`, `CloseEvent`, `WebSocketStream` and
+ * `WebSocketError` on `globalThis` where they are missing (Node 20 has none of them; Node
+ * 22+ has its own WebSocket and CloseEvent), so code written for the browser runs
+ * unchanged. Existing globals are left alone.
  */
 import { CloseEvent } from "./client/events.js";
+import { WebSocketError } from "./client/websocket-error.js";
+import { WebSocketStream } from "./client/websocket-stream.js";
 import { WebSocket } from "./client/websocket.js";
 
 const g = globalThis as Record<string, unknown>;
-if (g.WebSocket === undefined) Object.defineProperty(g, "WebSocket", { value: WebSocket, writable: true, configurable: true });
-if (g.CloseEvent === undefined) Object.defineProperty(g, "CloseEvent", { value: CloseEvent, writable: true, configurable: true });
+// Web IDL §3.7: interface objects are writable, configurable, not enumerable globals.
+for (const [name, value] of [
+  ["WebSocket", WebSocket],
+  ["CloseEvent", CloseEvent],
+  ["WebSocketStream", WebSocketStream],
+  ["WebSocketError", WebSocketError],
+] as const) {
+  if (g[name] === undefined) Object.defineProperty(g, name, { value, writable: true, configurable: true });
+}
 
 export {};

@@ -1,15 +1,29 @@
 /**
  * wsx: a fast, strict WebSocket toolkit for Node.js.
  *
- * Client (the browser's API): {@link WebSocket}, {@link CloseEvent}. Server:
+ * Client (the browser's API): {@link WebSocket}, {@link CloseEvent}, {@link WebSocketStream},
+ * {@link WebSocketError}. Server:
  * {@link WebSocketServer}, {@link ServerWebSocket}. Protocol core: `wsx/protocol`.
  */
 export { WebSocket, clientFailure, pingClient, type BinaryType } from "./client/websocket.js";
-export { CloseEvent, WebSocketMessageEvent, type CloseEventInit, type MessageEventInit } from "./client/events.js";
+export {
+  CloseEvent,
+  WebSocketMessageEvent,
+  type AddEventListenerOptions,
+  type CloseEventInit,
+  type EventListenerOptions,
+  type EventListenerOrEventListenerObject,
+  type MessageEventInit,
+  type WebSocketEventMap,
+} from "./client/events.js";
+export type { EventHandler } from "./client/event-handlers.js";
+export { WebSocketStream, type WebSocketOpenInfo, type WebSocketStreamOptions } from "./client/websocket-stream.js";
+export { WebSocketError, type WebSocketCloseInfo } from "./client/websocket-error.js";
 export { CLIENT_DEFAULTS, type WebSocketOptions } from "./client/options.js";
 export type { PerMessageDeflateOptions } from "./protocol/extensions/permessage-deflate.js";
 export { WebSocketServer } from "./server/server.js";
 export { ServerWebSocket, type WebSocketData } from "./server/server-websocket.js";
+export { MessageStream, type MessageSource } from "./server/message-stream.js";
 export { SendStatus, type SendStatusValue } from "./server/send-status.js";
 export {
   DEFAULTS as SERVER_DEFAULTS,

@@ -2,20 +2,20 @@
  * The WHATWG WebSocket interface for Node (https://websockets.spec.whatwg.org/), on top of
  * the wsx transport. Comments cite the standard's algorithm steps.
  */
-import { randomFillSync } from "node:crypto";
-import {
-  acceptClientResponse,
-  clientOffer,
-  validatePerMessageDeflateOptions,
-  type PerMessageDeflateOptions,
-} from "../protocol/extensions/permessage-deflate.js";
-import { isToken } from "../protocol/handshake.js";
 import { ProtocolError } from "../protocol/errors.js";
-import { PerMessageDeflate } from "../transport/permessage-deflate.js";
-import { Transport, type TransportOptions, type TransportOwner } from "../transport/transport.js";
-import { CloseEvent, WebSocketMessageEvent } from "./events.js";
-import { openingHandshake } from "./opening-handshake.js";
-import { CLIENT_DEFAULTS, type WebSocketOptions } from "./options.js";
+import type { Transport, TransportOwner } from "../transport/transport.js";
+import { EventHandlers, type EventHandler } from "./event-handlers.js";
+import { checkSubprotocols, establishWebSocketConnection, parseWebSocketURL } from "./establish.js";
+import {
+  CloseEvent,
+  WebSocketMessageEvent,
+  type AddEventListenerOptions,
+  type EventListenerOptions,
+  type EventListenerOrEventListenerObject,
+  type WebSocketEventMap,
+} from "./events.js";
+import type { WebSocketOptions } from "./options.js";
+import { exposeInterface, isShared, requireArguments, toClampedUnsignedShort, toDOMString, toUSVString } from "./webidl.js";
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -25,9 +25,6 @@ const CLOSED = 3;
 /** What `binaryType` may be. */
 export type BinaryType = "blob" | "arraybuffer";
 
-type Handler = ((this: WebSocket, ev: any) => unknown) | null;
-
-const maskSource = (target: Uint8Array): void => void randomFillSync(target);
 
 /** Node-only access to a client's internals, kept off the standard interface. */
 const internals = new WeakMap<WebSocket, { transport(): Transport | null; failure(): Error | null }>();
@@ -107,41 +104,28 @@ export class WebSocket extends EventTarget {
   #failed = false;
   #failure: Error | null = null;
   #onPong: ((data: Buffer) => void) | undefined;
-  #handlers: { open: Handler; message: Handler; error: Handler; close: Handler } = { open: null, message: null, error: null, close: null };
+  readonly #handlers: EventHandlers;
 
   /**
    * Opens a connection to `url` (ws:, wss:, http: or https:), offering `protocols` (a
    * subprotocol or a list of them). `options` is Node-only (see {@link WebSocketOptions}).
-   * Throws a SyntaxError DOMException for a bad URL or protocol list (WHATWG: new WebSocket()).
+   * Throws a TypeError without arguments, and a SyntaxError DOMException for a bad URL or
+   * protocol list (WHATWG: new WebSocket()). Node has no document base URL, so `url` must
+   * be absolute.
    */
   constructor(url: string | URL, protocols: string | Iterable<string> = [], options: WebSocketOptions | null = {}) {
+    // Web IDL: the argument count, then each argument's conversion, then the steps.
+    requireArguments(arguments.length, 1, "WebSocket", "constructor");
+    const urlString = toUSVString(url);
+    const list = toProtocolList(protocols);
     super();
-    // WHATWG: new WebSocket() steps 1-4: parse the URL; http/https map to ws/wss.
-    let parsed: URL;
-    try {
-      parsed = new URL(String(url));
-    } catch {
-      throw new DOMException(`Invalid URL: ${String(url)}`, "SyntaxError");
-    }
-    if (parsed.protocol === "http:") parsed.protocol = "ws:";
-    else if (parsed.protocol === "https:") parsed.protocol = "wss:";
-    // Step 5: any other scheme is a SyntaxError.
-    if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") throw new DOMException(`The URL's scheme must be ws, wss, http or https, not "${parsed.protocol}"`, "SyntaxError");
-    // Step 6: a fragment is a SyntaxError.
-    if (parsed.hash !== "" || String(url).includes("#")) throw new DOMException("The URL must not contain a fragment", "SyntaxError");
-    // Steps 7-8: protocols is a string or a sequence; no duplicates, each a token.
-    // WebIDL (DOMString or sequence<DOMString>): an iterable object is a sequence, anything
-    // else is converted to a string.
-    const list = typeof protocols === "object" && protocols !== null && Symbol.iterator in protocols ? Array.from(protocols, String) : [String(protocols)];
-    const seen = new Set<string>();
-    for (const p of list) {
-      if (!isToken(p)) throw new DOMException(`Invalid subprotocol "${p}"`, "SyntaxError");
-      const lower = p.toLowerCase();
-      if (seen.has(lower)) throw new DOMException(`Duplicate subprotocol "${p}"`, "SyntaxError");
-      seen.add(lower);
-    }
+    // WHATWG: new WebSocket() steps 1-6 (URL record, scheme, fragment).
+    const parsed = parseWebSocketURL(urlString);
+    // Steps 7-8: no duplicates, each a token.
+    checkSubprotocols(list);
     this.#url = parsed;
     this.#origin = parsed.origin;
+    this.#handlers = new EventHandlers(this);
     internals.set(this, { transport: () => this.#transport, failure: () => this.#failure });
     this.#connect(list, options ?? {});
   }
@@ -186,40 +170,38 @@ export class WebSocket extends EventTarget {
   }
 
   set binaryType(value: BinaryType) {
-    if (value === "blob" || value === "arraybuffer") this.#binaryType = value;
+    // Web IDL enumeration attribute: convert to a string; a value not in the enum is ignored.
+    const v = toDOMString(value);
+    if (v === "blob" || v === "arraybuffer") this.#binaryType = v;
   }
 
-  get onopen(): Handler {
-    return this.#handlers.open;
+  /** HTML §EventHandler for `open`. */
+  get onopen(): EventHandler<WebSocket, Event> {
+    return this.#handlers.get("open");
   }
-  set onopen(f: Handler) {
-    this.#setHandler("open", f);
+  set onopen(f: EventHandler<WebSocket, Event>) {
+    this.#handlers.set("open", f);
   }
-  get onmessage(): Handler {
-    return this.#handlers.message;
+  /** HTML §EventHandler for `message`. */
+  get onmessage(): EventHandler<WebSocket, WebSocketMessageEvent> {
+    return this.#handlers.get("message");
   }
-  set onmessage(f: Handler) {
-    this.#setHandler("message", f);
+  set onmessage(f: EventHandler<WebSocket, WebSocketMessageEvent>) {
+    this.#handlers.set("message", f);
   }
-  get onerror(): Handler {
-    return this.#handlers.error;
+  /** HTML §EventHandler for `error`. */
+  get onerror(): EventHandler<WebSocket, Event> {
+    return this.#handlers.get("error");
   }
-  set onerror(f: Handler) {
-    this.#setHandler("error", f);
+  set onerror(f: EventHandler<WebSocket, Event>) {
+    this.#handlers.set("error", f);
   }
-  get onclose(): Handler {
-    return this.#handlers.close;
+  /** HTML §EventHandler for `close`. */
+  get onclose(): EventHandler<WebSocket, CloseEvent> {
+    return this.#handlers.get("close");
   }
-  set onclose(f: Handler) {
-    this.#setHandler("close", f);
-  }
-
-  #setHandler(type: "open" | "message" | "error" | "close", f: Handler): void {
-    const old = this.#handlers[type];
-    if (old !== null) this.removeEventListener(type, old as (e: Event) => void);
-    const fn = typeof f === "function" ? f : null;
-    this.#handlers[type] = fn;
-    if (fn !== null) this.addEventListener(type, fn as (e: Event) => void);
+  set onclose(f: EventHandler<WebSocket, CloseEvent>) {
+    this.#handlers.set("close", f);
   }
 
   /**
@@ -227,7 +209,9 @@ export class WebSocket extends EventTarget {
    * Throws InvalidStateError while CONNECTING (WHATWG: send() step 1).
    */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
-    if (this.#readyState === CONNECTING) throw new DOMException("WebSocket is still connecting", "InvalidStateError");
+    // Web IDL: the argument count and the (BufferSource or Blob or USVString) conversion
+    // come before the method's steps.
+    requireArguments(arguments.length, 1, "WebSocket", "send");
     let payload: Uint8Array | string | Blob;
     let size: number;
     if (typeof data === "string") {
@@ -237,15 +221,19 @@ export class WebSocket extends EventTarget {
       payload = data;
       size = data.size;
     } else if (ArrayBuffer.isView(data)) {
+      // Web IDL: a BufferSource without [AllowShared] may not view a SharedArrayBuffer.
+      if (isShared(data.buffer)) throw new TypeError("Failed to execute 'send' on 'WebSocket': the view's buffer is a SharedArrayBuffer");
       payload = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       size = data.byteLength;
-    } else if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && data instanceof SharedArrayBuffer)) {
+    } else if (data instanceof ArrayBuffer && !isShared(data)) {
       payload = new Uint8Array(data);
       size = data.byteLength;
     } else {
-      payload = String(data);
+      payload = toUSVString(data);
       size = Buffer.byteLength(payload);
     }
+    // WHATWG: send() step 1.
+    if (this.#readyState === CONNECTING) throw new DOMException("WebSocket is still connecting", "InvalidStateError");
     // WHATWG: send() step 3: after the connection left OPEN, only bufferedAmount grows.
     if (this.#readyState !== OPEN || this.#transport === null || this.#transport.connection.closeSent) {
       this.#bufferedAfterClose += size;
@@ -311,12 +299,11 @@ export class WebSocket extends EventTarget {
    * `reason` at most 123 UTF-8 bytes (else SyntaxError). WHATWG: close() steps 1-3.
    */
   close(code?: number, reason?: string): void {
-    if (code !== undefined) {
-      code = clampUnsignedShort(code);
-      // WHATWG: close() step 1.
-      if (code !== 1000 && !(code >= 3000 && code <= 4999)) throw new DOMException(`The close code must be 1000 or in 3000-4999, got ${code}`, "InvalidAccessError");
-    }
-    const reasonText = reason === undefined ? "" : String(reason);
+    // Web IDL: both arguments are converted before the steps run.
+    if (code !== undefined) code = toClampedUnsignedShort(code);
+    const reasonText = reason === undefined ? "" : toUSVString(reason);
+    // WHATWG: close() step 1.
+    if (code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)) throw new DOMException(`The close code must be 1000 or in 3000-4999, got ${code}`, "InvalidAccessError");
     // WHATWG: close() step 2: the UTF-8 encoded reason fits a control frame (RFC 6455 §5.5).
     if (Buffer.byteLength(reasonText) > 123) throw new DOMException("The close reason must be at most 123 UTF-8 bytes", "SyntaxError");
     // WHATWG: "establish a WebSocket closure": step by readyState.
@@ -343,66 +330,19 @@ export class WebSocket extends EventTarget {
 
   #connect(protocols: string[], options: WebSocketOptions): void {
     this.#onPong = options.onPong;
-    const deflateOption = options.perMessageDeflate;
-    const deflate: PerMessageDeflateOptions | null = deflateOption === undefined || deflateOption === false ? null : deflateOption === true ? {} : deflateOption;
-    if (deflate !== null) validatePerMessageDeflateOptions(deflate);
-    const maxPayload = options.maxPayload ?? CLIENT_DEFAULTS.maxPayload;
-    openingHandshake(
-      this.#url,
-      protocols,
-      deflate === null ? undefined : clientOffer(deflate),
-      options,
-      options.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
-      (abort) => (this.#abort = abort),
-    ).then(
-      (opened) => {
+    this.#abort = establishWebSocketConnection(this.#url, protocols, options, this.#owner, {
+      wanted: () => this.#readyState === CONNECTING,
+      established: ({ transport, protocol, extensions }) => {
         this.#abort = null;
-        let codec: PerMessageDeflate | null = null;
-        let extensions = "";
-        try {
-          if (deflate !== null) {
-            // RFC 7692 §7.1: the answer must be acceptable for what we offered.
-            const params = acceptClientResponse(opened.extensions || undefined, deflate);
-            if (params !== null) {
-              codec = new PerMessageDeflate(params, false, deflate, maxPayload);
-              extensions = opened.extensions;
-            }
-          } else if (opened.extensions !== "") {
-            // RFC 6455 §4.1 step 5: an extension we did not offer fails the connection.
-            throw new Error(`server selected an extension that was not offered: ${opened.extensions}`);
-          }
-        } catch (err) {
-          opened.socket.destroy();
-          this.#failHandshake(err as Error);
-          return;
-        }
-        if (this.#readyState !== CONNECTING) {
-          opened.socket.destroy();
-          this.#failHandshake(new Error("closed before the connection was established"));
-          return;
-        }
-        const transportOptions: TransportOptions = {
-          isServer: false,
-          maxPayload,
-          maxFragments: options.maxFragments ?? CLIENT_DEFAULTS.maxFragments,
-          closeTimeout: options.closeTimeout ?? CLIENT_DEFAULTS.closeTimeout,
-          idleTimeout: 0,
-          maskSource,
-        };
-        const transport = new Transport(opened.socket, this.#owner, transportOptions, codec);
         this.#transport = transport;
-        this.#protocol = opened.protocol;
+        this.#protocol = protocol;
         this.#extensions = extensions;
-        const s = opened.socket as { setNoDelay?: (v: boolean) => void };
-        s.setNoDelay?.(true);
         // WHATWG: "when the WebSocket connection is established": OPEN, then fire open.
         this.#readyState = OPEN;
-        transport.start();
         this.dispatchEvent(new Event("open"));
-        if (opened.head.length > 0 && !transport.closed) transport.onData(opened.head);
       },
-      (err: Error) => this.#failHandshake(err),
-    );
+      failed: (err) => this.#failHandshake(err),
+    });
   }
 
   #failHandshake(err: Error): void {
@@ -481,16 +421,34 @@ for (const target of [WebSocket, WebSocket.prototype]) {
 
 function noop(): void {}
 
-const EMPTY_BYTES = new Uint8Array(0);
-
-/** WebIDL `[Clamp] unsigned short` (the type of close()'s code): NaN is 0, round half to even. */
-function clampUnsignedShort(value: unknown): number {
-  const n = Number(value);
-  if (!(n > 0)) return 0;
-  if (n >= 0xffff) return 0xffff;
-  const floor = Math.floor(n);
-  const fraction = n - floor;
-  if (fraction > 0.5) return floor + 1;
-  if (fraction < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
+/**
+ * The DOM's typing of `addEventListener`/`removeEventListener` on a WebSocket: a listener
+ * for a known event type receives that event's class (`"message"` gives a
+ * {@link WebSocketMessageEvent}, `"close"` a {@link CloseEvent}).
+ */
+export interface WebSocket {
+  addEventListener<K extends keyof WebSocketEventMap>(type: K, listener: (this: WebSocket, ev: WebSocketEventMap[K]) => any, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof WebSocketEventMap>(type: K, listener: (this: WebSocket, ev: WebSocketEventMap[K]) => any, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 }
+
+exposeInterface(WebSocket, {
+  name: "WebSocket",
+  attributes: ["url", "readyState", "bufferedAmount", "onopen", "onerror", "onclose", "extensions", "protocol", "onmessage", "binaryType"],
+  operations: { close: 0, send: 1 },
+});
+
+/** Web IDL `(DOMString or sequence<DOMString>)`: an iterable object is a sequence, anything else a string. */
+function toProtocolList(protocols: unknown): string[] {
+  if ((typeof protocols === "object" && protocols !== null) || typeof protocols === "function") {
+    const iterator = (protocols as { [Symbol.iterator]?: unknown })[Symbol.iterator];
+    if (iterator !== undefined && iterator !== null) {
+      if (typeof iterator !== "function") throw new TypeError("Failed to construct 'WebSocket': protocols is not iterable");
+      return Array.from(protocols as Iterable<unknown>, toDOMString);
+    }
+  }
+  return [toDOMString(protocols)];
+}
+
+const EMPTY_BYTES = new Uint8Array(0);

@@ -43,6 +43,8 @@ export interface ConnectionHandler {
   onProtocolError(error: ProtocolError): void;
   /** Bytes were queued into an empty output queue: the transport should schedule a flush. */
   onOutput(): void;
+  /** With `streamMessages`: a piece of a data message as it arrives (see {@link ReceiverHandler.onMessageChunk}). */
+  onMessageChunk?(data: Buffer, isBinary: boolean, first: boolean, fin: boolean): void;
 }
 
 /** Connection settings. */
@@ -59,6 +61,8 @@ export interface ConnectionOptions {
   allowRsv1?: boolean;
   /** Random bytes for masking keys; required on the client side (RFC 6455 §5.3). */
   maskSource?: MaskSource;
+  /** Hand uncompressed data messages on piece by piece (`onMessageChunk`). Default false. */
+  streamMessages?: boolean;
 }
 
 /** One WebSocket connection's protocol state, without any I/O. */
@@ -143,6 +147,11 @@ export class Connection implements ReceiverHandler {
   /** @internal ReceiverHandler */
   onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void {
     this.handler.onMessage(data, isBinary, compressed);
+  }
+
+  /** @internal ReceiverHandler */
+  onMessageChunk(data: Buffer, isBinary: boolean, first: boolean, fin: boolean): void {
+    this.handler.onMessageChunk!(data, isBinary, first, fin);
   }
 
   /** @internal ReceiverHandler */

@@ -24,6 +24,12 @@ export interface ReceiverHandler {
   onClose(code: number, reason: string): void;
   /** The peer broke the protocol; the connection must be failed with `error.closeCode`. */
   onProtocolError(error: ProtocolError): void;
+  /**
+   * With `streamMessages`: a piece of an uncompressed data message, unmasked, as it arrives
+   * (`first` on the message's first piece, `fin` on its last, which may be empty). Text
+   * pieces are UTF-8-checked up to here; a piece may end inside a UTF-8 sequence.
+   */
+  onMessageChunk?(data: Buffer, isBinary: boolean, first: boolean, fin: boolean): void;
 }
 
 /** Receiver settings. */
@@ -40,6 +46,12 @@ export interface ReceiverOptions {
   maxFragments?: number;
   /** Whether an extension that uses RSV1 (permessage-deflate) was negotiated. */
   allowRsv1?: boolean;
+  /**
+   * Surface uncompressed data messages piece by piece (`onMessageChunk`) instead of
+   * collecting them: memory per message is one network chunk, `maxPayload` still bounds
+   * the whole message. Compressed messages are still delivered whole. Default false.
+   */
+  streamMessages?: boolean;
 }
 
 /**
@@ -84,6 +96,9 @@ export class Receiver {
   private readonly maxCompressed: number;
   private readonly maxFragments: number;
   private allowRsv1: boolean;
+  private readonly streamMessages: boolean;
+  /** With streamMessages: whether the current message's first piece went out. */
+  private streamStarted = false;
 
   private state = State.Header;
   private paused = false;
@@ -125,6 +140,7 @@ export class Receiver {
     const maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.maxFragments = maxFragments > 0 ? maxFragments : Number.MAX_SAFE_INTEGER;
     this.allowRsv1 = options.allowRsv1 === true;
+    this.streamMessages = options.streamMessages === true;
   }
 
   /** Enables RSV1 once permessage-deflate is negotiated. */
@@ -321,6 +337,7 @@ export class Receiver {
 
   /** Consumes payload bytes from `chunk[pos..]`; returns the new position or -1 on error. */
   private readPayload(chunk: Buffer, pos: number): number {
+    if (this.streamMessages && (this.opcode & 0x8) === 0 && !this.messageCompressed) return this.streamPayload(chunk, pos);
     const want = this.payloadLength - this.frameHave;
     const available = chunk.length - pos;
     const isControl = (this.opcode & 0x8) !== 0;
@@ -382,6 +399,56 @@ export class Receiver {
     }
     piece.copy(buf, this.messageLength);
     this.messageLength = need;
+  }
+
+  /**
+   * streamMessages: hands on the payload bytes of `chunk[pos..]` at once (unmasked in place,
+   * UTF-8-checked for text) instead of keeping them; returns the new position or -1.
+   */
+  private streamPayload(chunk: Buffer, pos: number): number {
+    const want = this.payloadLength - this.frameHave;
+    const available = chunk.length - pos;
+    const take = available < want ? available : want;
+    const piece = take === 0 ? EMPTY : chunk.subarray(pos, pos + take);
+    if (this.masked && take > 0) applyMaskKey(piece, 0, take, this.maskKey, this.frameHave & 3);
+    const first = !this.streamStarted;
+    const isText = this.messageOpcode === Opcode.Text;
+    if (isText) {
+      // RFC 6455 §8.1: checked as the bytes pass, across fragments.
+      const v = (this.utf8 ??= new Utf8Validator());
+      if (first) v.reset();
+      if (!v.feed(piece)) {
+        this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in a text message");
+        return -1;
+      }
+    }
+    this.frameHave += take;
+    const frameDone = this.frameHave === this.payloadLength;
+    const fin = frameDone && this.fin;
+    if (fin && isText && !this.utf8!.complete) {
+      this.fail(CloseCode.InvalidFramePayloadData, "truncated UTF-8 sequence at the end of a text message");
+      return -1;
+    }
+    // An empty piece says nothing unless it starts or ends the message.
+    if (take === 0 && !first && !fin) {
+      if (frameDone) this.state = State.Header;
+      return pos;
+    }
+    const isBinary = this.messageOpcode === Opcode.Binary;
+    this.streamStarted = true;
+    if (frameDone) {
+      this.state = State.Header;
+      // maxPayload bounds the whole message: later fragments are checked against the rest.
+      this.messageLength += this.payloadLength;
+    }
+    if (fin) {
+      this.messageOpcode = 0;
+      this.messageFrames = 0;
+      this.messageLength = 0;
+      this.streamStarted = false;
+    }
+    this.handler.onMessageChunk!(piece, isBinary, first, fin);
+    return this.state === State.Done ? -1 : pos + take;
   }
 
   /** Fail-fast UTF-8 check of a text payload piece (RFC 6455 §8.1), not for compressed data. */

@@ -6,6 +6,7 @@ import type { Server as HttpsServer } from "node:https";
 import type { PerMessageDeflateOptions } from "../protocol/extensions/permessage-deflate.js";
 import { SHARED_DEFAULTS } from "../protocol/limits.js";
 import type { PubSubAdapter } from "./adapter.js";
+import type { MessageStream } from "./message-stream.js";
 import type { ServerWebSocket } from "./server-websocket.js";
 
 /** What the `upgrade` hook learns about a handshake before it is accepted. */
@@ -27,6 +28,15 @@ export interface ServerHandlers<T> {
   open?(ws: ServerWebSocket<T>): void;
   /** A message arrived. `data` is a view of the received bytes; text is UTF-8 (`data.toString()`). */
   message?(ws: ServerWebSocket<T>, data: Buffer, isBinary: boolean): void;
+  /**
+   * Opt-in streaming receive: when given, every message is delivered here (instead of to
+   * `message`) as soon as its first bytes arrive, as a {@link MessageStream} of its pieces.
+   * The socket is not read while the stream's buffer (64 KiB) is full, so a message never
+   * has to fit in memory; `maxPayload` still bounds the whole message. Consume or destroy
+   * each stream. Compressed (permessage-deflate) messages arrive whole, as one chunk. A
+   * throw or a rejected promise closes the connection with 1011.
+   */
+  messageStream?(ws: ServerWebSocket<T>, message: MessageStream, isBinary: boolean): void | Promise<void>;
   /**
    * The connection is closed (the socket is gone). `code` is the peer's close code, 1005 if its
    * close frame had none, the code we failed the connection with after a protocol error, or

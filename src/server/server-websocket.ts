@@ -6,6 +6,7 @@ import { CloseCode } from "../protocol/close-code.js";
 import type { ReadyStateValue } from "../protocol/connection.js";
 import { ProtocolError } from "../protocol/errors.js";
 import type { Transport, TransportOwner } from "../transport/transport.js";
+import { MessageStream, sendMessageStream, type MessageSource } from "./message-stream.js";
 import { SendStatus, type SendStatusValue } from "./send-status.js";
 import type { WebSocketServer as ServerCore } from "./server.js";
 
@@ -55,6 +56,10 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
    * publish frame (permessage-deflate without server context takeover), else 0
    */
   publishWindowBits = 0;
+  /** @internal the message being received as a stream (`messageStream` handler) */
+  currentMessage: MessageStream | null = null;
+  /** @internal streamed sends waiting for the socket's drain */
+  drainWaiters: Array<() => void> | null = null;
 
   /** @internal */
   constructor(core: ServerCore<T>, transport: Transport, data: T, protocol: string, extensions: string) {
@@ -110,6 +115,25 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     c.messagesOut++;
     c.bytesOut += bytes;
     if (this.extensions !== "") c.deflateBytesOut += bytes;
+  }
+
+  /**
+   * Sends one message whose payload `source` produces (an async iterable such as a
+   * `Readable`, or an iterable) as fragments, each as soon as it comes (RFC 6455 §5.4),
+   * waiting for the socket's drain when more than 1 MiB is queued: a message of any size
+   * goes out in bounded memory. Streamed messages are not compressed. Messages sent
+   * meanwhile wait until it is complete. Resolves true once its last fragment is queued,
+   * false if the connection closed first; if `source` throws, the connection is closed
+   * with 1011 and the promise rejects with that error.
+   */
+  sendStream(source: MessageSource, isBinary = true): Promise<boolean> {
+    return sendMessageStream(this.transport, source, isBinary, () => this.waitDrain(), (bytes) => this.countOut(bytes));
+  }
+
+  /** @internal Resolves at the socket's next drain, or when the connection closes. */
+  waitDrain(): Promise<void> {
+    if (this.transport.closed) return Promise.resolve();
+    return new Promise((resolve) => (this.drainWaiters ??= []).push(resolve));
   }
 
   /** @internal Counts a message dropped for backpressure and applies the policy. */
@@ -184,9 +208,46 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     c.messagesIn++;
     c.bytesIn += data.length;
     if (this.extensions !== "") c.deflateBytesIn += data.length;
+    if (this.core.handlers.messageStream !== undefined) {
+      // A compressed message under streaming receive: inflated whole, one chunk.
+      const stream = this.startMessage(isBinary);
+      stream.deliver(data);
+      stream.finish();
+      return;
+    }
     const h = this.core.handlers.message;
     if (h !== undefined) h(this, data, isBinary);
   }
+
+  /** @internal */
+  onMessageChunk(data: Buffer, isBinary: boolean, first: boolean, fin: boolean): void {
+    const c = this.core.counters;
+    if (first) c.messagesIn++;
+    c.bytesIn += data.length;
+    const stream = first ? (this.currentMessage = this.startMessage(isBinary)) : this.currentMessage;
+    if (stream === null) return;
+    if (data.length > 0) stream.deliver(data);
+    if (fin) {
+      this.currentMessage = null;
+      stream.finish();
+    }
+  }
+
+  /** Creates a message stream and hands it to the `messageStream` handler. */
+  private startMessage(isBinary: boolean): MessageStream {
+    const stream = new MessageStream(this.transport, isBinary);
+    try {
+      const result = this.core.handlers.messageStream!(this, stream, isBinary);
+      if (result !== undefined && typeof (result as Promise<void>).then === "function") {
+        // A rejection counts as a throw: reported, and the connection closes with 1011.
+        (result as Promise<void>).then(undefined, (error: unknown) => this.transport.handlerFailed(error));
+      }
+    } catch (error) {
+      this.transport.handlerFailed(error);
+    }
+    return stream;
+  }
+
 
   /** @internal */
   onPing(data: Buffer): void {
@@ -210,6 +271,11 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
 
   /** @internal */
   onDrain(): void {
+    const waiters = this.drainWaiters;
+    if (waiters !== null) {
+      this.drainWaiters = null;
+      for (const w of waiters) w();
+    }
     const h = this.core.handlers.drain;
     if (h !== undefined) h(this);
   }
@@ -238,6 +304,12 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
 
   /** @internal */
   onClosed(): void {
+    const stream = this.currentMessage;
+    this.currentMessage = null;
+    stream?.abort();
+    const waiters = this.drainWaiters;
+    this.drainWaiters = null;
+    if (waiters !== null) for (const w of waiters) w();
     this.core.connectionClosed(this);
     const conn = this.transport.connection;
     const err = this.transport.error;

@@ -117,6 +117,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       closeTimeout: o.closeTimeout,
       idleTimeout: o.idleTimeout,
       sendPings: o.sendPings,
+      streamMessages: options.messageStream !== undefined,
     };
     this.path = options.path;
     this.deflate = negotiateDeflate(options.perMessageDeflate, this.options.maxPayload);

@@ -38,6 +38,8 @@ export interface TransportOwner {
   onHandlerError(error: unknown): void;
   /** The socket is closed; called exactly once. */
   onClosed(): void;
+  /** With `streamMessages`: a piece of an uncompressed data message as it arrives. */
+  onMessageChunk?(data: Buffer, isBinary: boolean, first: boolean, fin: boolean): void;
 }
 
 /** The compression codec a transport drives (permessage-deflate, RFC 7692). */
@@ -71,6 +73,8 @@ export interface TransportOptions {
   maskSource?: MaskSource;
   /** The negotiated compression codec, if any. */
   codec?: MessageCodec | null;
+  /** Hand uncompressed data messages to `owner.onMessageChunk` piece by piece. Default false. */
+  streamMessages?: boolean;
 }
 
 const kTransport = Symbol("wsx.transport");
@@ -81,7 +85,14 @@ const derived = new WeakMap<TransportOptions, [plain: ConnectionOptions, rsv1: C
 function connectionOptions(options: TransportOptions, allowRsv1: boolean): ConnectionOptions {
   let pair = derived.get(options);
   if (pair === undefined) {
-    const base = { isServer: options.isServer, maxPayload: options.maxPayload, maxFragments: options.maxFragments, autoPong: options.autoPong, maskSource: options.maskSource };
+    const base = {
+      isServer: options.isServer,
+      maxPayload: options.maxPayload,
+      maxFragments: options.maxFragments,
+      autoPong: options.autoPong,
+      maskSource: options.maskSource,
+      streamMessages: options.streamMessages,
+    };
     pair = [{ ...base, allowRsv1: false }, { ...base, allowRsv1: true }];
     derived.set(options, pair);
   }
@@ -139,6 +150,12 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   private pendingBytes = 0;
   /** Whether the socket's own buffers may be reused once a write completes synchronously. */
   private readonly copiesWrites: boolean;
+  /** A fragmented message is being sent: other data messages wait (RFC 6455 §5.4). */
+  private sendingReserved = false;
+  /** Callers of reserveSending still waiting for their turn (answered false on close). */
+  private reserveWaiters: Array<(ok: boolean) => void> | null = null;
+  /** Reasons input is paused (a message inflating, a consumer not reading): a count. */
+  private inputPauses = 0;
 
   /**
    * `options` may be shared by many transports (nothing per connection is kept in it); the
@@ -217,6 +234,10 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     if (this.options.idleTimeout > 0) leaveWheel(this);
     this.connection.destroy();
     this.pendingSends = null;
+    this.sendingReserved = false;
+    const waiters = this.reserveWaiters;
+    this.reserveWaiters = null;
+    if (waiters !== null) for (const w of waiters) w(false);
     if (this.codec !== null) this.codec.close();
     const socket = this.socket;
     socket.removeListener("data", onSocketData);
@@ -260,8 +281,7 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     const codec = this.codec;
     if (codec === null) return; // unreachable: RSV1 is refused when nothing was negotiated
     // RFC 7692: inflate, keeping later messages behind this one.
-    this.connection.pauseReceiving();
-    this.socket.pause();
+    this.pauseInput();
     codec.decompress(data, (err, result) => {
       if (this.closed) return;
       if (err !== null || result === undefined) {
@@ -280,11 +300,37 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
         return;
       }
       if (this.closed) return;
-      this.socket.resume();
-      this.connection.resumeReceiving();
+      this.resumeInput();
       // Replies queued while the held-back bytes were processed.
       if (this.connection.queuedBytes > 0) this.flush();
     });
+  }
+
+  /** @internal */
+  onMessageChunk(data: Buffer, isBinary: boolean, first: boolean, fin: boolean): void {
+    try {
+      this.owner.onMessageChunk!(data, isBinary, first, fin);
+    } catch (err) {
+      this.handlerFailed(err);
+    }
+  }
+
+  /**
+   * Stops reading: the socket is paused and the parser holds back what it already has.
+   * Pauses nest (an inflating message, a consumer that is not reading); each needs its
+   * {@link resumeInput}.
+   */
+  pauseInput(): void {
+    if (this.inputPauses++ > 0) return;
+    this.connection.pauseReceiving();
+    this.socket.pause();
+  }
+
+  /** Undoes one {@link pauseInput}; reading restarts when none is left. */
+  resumeInput(): void {
+    if (this.inputPauses === 0 || --this.inputPauses > 0 || this.closed) return;
+    this.socket.resume();
+    this.connection.resumeReceiving();
   }
 
   /** @internal */
@@ -439,13 +485,47 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     const queue = this.pendingSends;
     if (queue === null) return;
     let i = 0;
-    while (i < queue.length && queue[i].ready) {
+    while (i < queue.length && queue[i].ready && !this.sendingReserved) {
       const entry = queue[i++];
       this.pendingBytes -= entry.size;
       entry.run();
     }
     queue.splice(0, i);
-    if (queue.length === 0) this.pendingSends = null;
+    if (queue.length === 0 && !this.sendingReserved) this.pendingSends = null;
+  }
+
+  /**
+   * Reserves the connection for one fragmented message (RFC 6455 §5.4: its fragments are
+   * not interleaved with other data frames): resolves true once everything queued before
+   * has gone out, then holds later sends until {@link releaseSending}; false if closed.
+   */
+  reserveSending(): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.closed || this.connection.closeSent) return resolve(false);
+      const take = (): void => {
+        const at = this.reserveWaiters?.indexOf(resolve) ?? -1;
+        if (at >= 0) this.reserveWaiters!.splice(at, 1);
+        this.sendingReserved = true;
+        this.pendingSends ??= [];
+        resolve(true);
+      };
+      if (this.pendingSends === null) return take();
+      (this.reserveWaiters ??= []).push(resolve);
+      this.pendingSends.push({ ready: true, size: 0, run: take });
+    });
+  }
+
+  /** Ends a {@link reserveSending}: the sends held meanwhile go out, in order. */
+  releaseSending(): void {
+    if (!this.sendingReserved) return;
+    this.sendingReserved = false;
+    if (!this.closed) this.drainPendingSends();
+  }
+
+  /** Sends one fragment of the message being sent under {@link reserveSending} (never compressed). */
+  sendFragment(opcode: number, data: Uint8Array | string, fin: boolean): boolean {
+    if (this.closed) return false;
+    return this.connection.sendFragment(opcode, data, fin);
   }
 
   /** Queues a ping (RFC 6455 §5.5.2). */

@@ -170,11 +170,13 @@ for (const peer of peers) {
       assert.equal(ws.protocol, "chat.v2");
       ws.close();
       await once(ws, "close");
+      // WHATWG: "establish a WebSocket connection": subprotocols were offered and the
+      // server acknowledged none: the connection fails (error, then close 1006, not clean).
       const none = new WebSocket(server.url, ["nope"]);
-      await once(none, "open");
-      assert.equal(none.protocol, "");
-      none.close();
-      await once(none, "close");
+      const r = record(none);
+      const e = await r.closed;
+      assert.deepEqual(r.log, ["error", "close:1006"]);
+      assert.deepEqual([e.wasClean, none.protocol, none.readyState], [false, "", WebSocket.CLOSED]);
     });
 
     test("client-initiated close with a code and UTF-8 reason is clean", async () => {

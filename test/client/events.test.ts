@@ -65,8 +65,8 @@ describe("WebSocketMessageEvent", () => {
     assert.ok(e instanceof Event);
   });
 
-  test("defaults", () => {
+  test("defaults (HTML §MessageEventInit: data is null)", () => {
     const e = new WebSocketMessageEvent("message");
-    assert.deepEqual([e.data, e.origin, e.lastEventId], [undefined, "", ""]);
+    assert.deepEqual([e.data, e.origin, e.lastEventId], [null, "", ""]);
   });
 });

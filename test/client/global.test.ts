@@ -22,6 +22,14 @@ test("wsx/global fills in what is missing and leaves existing globals alone", as
   } else {
     assert.equal(g.WebSocket, nativeWebSocket, "an existing WebSocket is kept");
   }
+  // WebSocketStream and WebSocketError: Node has neither (Chromium ships both).
+  const { WebSocketStream } = await import("../../src/client/websocket-stream.js");
+  const { WebSocketError } = await import("../../src/client/websocket-error.js");
+  for (const [name, value] of [["WebSocketStream", WebSocketStream], ["WebSocketError", WebSocketError]] as const) {
+    assert.equal(g[name], value, `${name} is installed`);
+    const d = Object.getOwnPropertyDescriptor(globalThis, name)!;
+    assert.deepEqual([d.writable, d.enumerable, d.configurable], [true, false, true]);
+  }
 });
 
 test("browser-style code runs unchanged against the installed global", async () => {

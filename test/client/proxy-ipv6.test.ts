@@ -141,8 +141,8 @@ test("an IPv6 target is bracketed in the CONNECT request-target, its Host, and t
   t.after(() => ws.close());
   const echoed = new Promise<string>((resolve, reject) => {
     ws.addEventListener("open", () => ws.send("over IPv6"));
-    ws.addEventListener("message", (e) => resolve(String((e as MessageEvent).data)));
-    ws.addEventListener("close", (e) => reject(new Error(`closed before the echo: ${(e as unknown as { code: number }).code}`)));
+    ws.addEventListener("message", (e) => resolve(String(e.data)));
+    ws.addEventListener("close", (e) => reject(new Error(`closed before the echo: ${e.code}`)));
   });
 
   const connectRequest = await proxy.connect;
@@ -181,8 +181,8 @@ test("wss:// to an IPv6 target goes through the tunnel (TLS inside it) with a br
   t.after(() => ws.close());
   const echoed = new Promise<string>((resolve, reject) => {
     ws.addEventListener("open", () => ws.send("TLS over IPv6"));
-    ws.addEventListener("message", (e) => resolve(String((e as MessageEvent).data)));
-    ws.addEventListener("close", (e) => reject(new Error(`closed before the echo: ${(e as unknown as { code: number }).code}`)));
+    ws.addEventListener("message", (e) => resolve(String(e.data)));
+    ws.addEventListener("close", (e) => reject(new Error(`closed before the echo: ${e.code}`)));
   });
   const connectRequest = await proxy.connect;
   assert.equal(connectRequest.requestLine, `CONNECT ${authority} HTTP/1.1`);

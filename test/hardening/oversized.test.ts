@@ -95,8 +95,9 @@ describe("hardening: oversized messages (maxPayload 1 MiB)", () => {
       Array.from({ length: 16 }, () => 1009),
     );
     const sent = results.reduce((n, r) => n + r.sent, 0);
-    // Each connection may hold up to the limit until it is closed; once closed, nothing.
-    assert.ok(peak < 16 * LIMIT + 16 * MiB, `peak ${mib(peak)} after ${mib(sent)} sent`);
+    // Each connection may hold up to the limit until it is closed (while its message buffer
+    // doubles, the old half and the new buffer coexist: 1.5 × the limit); once closed, nothing.
+    assert.ok(peak < 16 * 1.5 * LIMIT + 16 * MiB, `peak ${mib(peak)} after ${mib(sent)} sent`);
     assert.ok(retained < 2 * MiB, `retained ${mib(retained)} after ${mib(sent)} sent`);
     assert.ok(sent >= 16 * LIMIT, `sent ${sent}`);
     await assertStillServes(server.port);

@@ -194,7 +194,10 @@ describe("hardening: the client against fragment floods", () => {
     let resolveFromClient!: (b: Buffer) => void;
     const fromClient = new Promise<Buffer>((resolve) => (resolveFromClient = resolve));
     const server = createServer();
+    // Upgraded sockets leave the HTTP server's bookkeeping: track them to release them.
+    const upgraded = new Set<Duplex>();
     server.on("upgrade", (req: IncomingMessage, socket: Duplex) => {
+      upgraded.add(socket);
       const chunks: Buffer[] = [];
       socket.on("data", (d: Buffer) => chunks.push(d));
       socket.on("error", () => {});
@@ -206,6 +209,7 @@ describe("hardening: the client against fragment floods", () => {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     t.after(() => {
+      for (const socket of upgraded) socket.destroy();
       server.closeAllConnections();
       server.close();
     });

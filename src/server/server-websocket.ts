@@ -36,14 +36,16 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   readonly extensions: string;
   /**
    * The peer's IP address (`"127.0.0.1"`, `"::1"` …), read once when the connection was
-   * accepted, so it stays available in the `close` handler after the socket is gone. "" when
-   * the stream given to `handleUpgrade` is not a socket.
+   * accepted, so it stays available in the `close` handler after the socket is gone (over
+   * HTTP/2: the connection's socket). "" when the stream given to `handleUpgrade` is not a socket.
    */
   readonly remoteAddress: string;
   /** The peer's port, read when the connection was accepted; 0 when unknown. */
   readonly remotePort: number;
   /** `"IPv4"` or `"IPv6"`, read when the connection was accepted; "" when unknown. */
   readonly remoteFamily: string;
+  /** What carries this WebSocket: "1.1" (an upgraded connection) or "2.0" (an RFC 8441 stream). */
+  readonly httpVersion: string;
 
   /** @internal */
   readonly transport: Transport;
@@ -62,7 +64,7 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   drainWaiters: Array<() => void> | null = null;
 
   /** @internal */
-  constructor(core: ServerCore<T>, transport: Transport, data: T, protocol: string, extensions: string) {
+  constructor(core: ServerCore<T>, transport: Transport, data: T, protocol: string, extensions: string, peerSource?: object, httpVersion = "1.1") {
     this.core = core;
     this.transport = transport;
     this.data = data;
@@ -70,10 +72,12 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     this.extensions = extensions;
     // A net.Socket forgets its peer once destroyed unless it was asked before: ask now (one
     // getpeername call; the three getters share its result).
-    const peer = transport.socket as { remoteAddress?: string; remotePort?: number; remoteFamily?: string };
+    // Over HTTP/2 the peer is the session's socket, not the stream.
+    const peer = (peerSource ?? transport.socket) as { remoteAddress?: string; remotePort?: number; remoteFamily?: string };
     this.remoteAddress = peer.remoteAddress ?? "";
     this.remotePort = peer.remotePort ?? 0;
     this.remoteFamily = peer.remoteFamily ?? "";
+    this.httpVersion = httpVersion;
   }
 
   /** The connection state (0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED). */

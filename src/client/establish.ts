@@ -15,8 +15,10 @@ import { HandshakeError } from "../protocol/errors.js";
 import { isToken } from "../protocol/handshake.js";
 import { PerMessageDeflate } from "../transport/permessage-deflate.js";
 import { Transport, type TransportOptions, type TransportOwner } from "../transport/transport.js";
+import { http2OpeningHandshake } from "./http2-handshake.js";
 import { openingHandshake } from "./opening-handshake.js";
 import { CLIENT_DEFAULTS, type WebSocketOptions } from "./options.js";
+import { proxyFor } from "./proxy.js";
 
 const maskSource = (target: Uint8Array): void => void randomFillSync(target);
 
@@ -96,7 +98,9 @@ export function establishWebSocketConnection(
   const maxPayload = options.maxPayload ?? CLIENT_DEFAULTS.maxPayload;
   let abort: (reason: Error) => void = noop;
   let settled = false;
-  openingHandshake(
+  // HTTP/2 when asked for and no proxy applies (RFC 8441; it falls back to HTTP/1.1 itself).
+  const handshake = options.http2 === true && !proxied(options, url) ? http2OpeningHandshake : openingHandshake;
+  handshake(
     url,
     protocols,
     deflate === null ? undefined : clientOffer(deflate),
@@ -113,7 +117,7 @@ export function establishWebSocketConnection(
         // were offered and the server acknowledged none: fail (RFC 6455 §4.1 only covers
         // a subprotocol that was not offered; this covers one offered but not acknowledged).
         if (protocols.length > 0 && opened.protocol === "") {
-          throw new HandshakeError(101, "the server did not select any of the offered subprotocols");
+          throw new HandshakeError(opened.status, "the server did not select any of the offered subprotocols");
         }
         if (deflate !== null) {
           // RFC 7692 §7.1: the answer must be acceptable for what we offered.
@@ -124,7 +128,7 @@ export function establishWebSocketConnection(
           }
         } else if (opened.extensions !== "") {
           // RFC 6455 §4.1 step 5: an extension we did not offer fails the connection.
-          throw new HandshakeError(101, `server selected an extension that was not offered: ${opened.extensions}`);
+          throw new HandshakeError(opened.status, `server selected an extension that was not offered: ${opened.extensions}`);
         }
       } catch (err) {
         opened.socket.destroy();
@@ -159,6 +163,15 @@ export function establishWebSocketConnection(
   return (reason) => {
     if (!settled) abort(reason);
   };
+}
+
+/** Whether a proxy applies; an invalid proxy URL counts as one (the HTTP/1.1 path reports it). */
+function proxied(options: WebSocketOptions, url: URL): boolean {
+  try {
+    return proxyFor(options.proxy, url) !== null;
+  } catch {
+    return true;
+  }
 }
 
 function noop(): void {}

@@ -1,0 +1,130 @@
+/**
+ * The client's opening handshake over HTTP/2 (RFC 8441): an extended CONNECT on a pooled
+ * session, or the HTTP/1.1 handshake when the origin does not accept it. Either way the
+ * result is an {@link OpenedSocket}: the HTTP/2 stream is a Duplex like the upgraded socket.
+ */
+import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+import { validateConnectResponse, WEBSOCKET_VERSION } from "../protocol/handshake.js";
+import { acquireSession, type Acquired } from "./http2-session-pool.js";
+import { clientTlsOptions, failWithBody, openingHandshake, type OpenedSocket } from "./opening-handshake.js";
+import type { WebSocketOptions } from "./options.js";
+
+/**
+ * Request headers that may not be sent over HTTP/2 (RFC 9113 §8.2.2 connection-specific
+ * fields; `host`, which `:authority` replaces, RFC 9113 §8.3.1): dropped from the
+ * `headers` option instead of failing the request.
+ */
+const NOT_OVER_HTTP2 = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host"]);
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Runs the opening handshake over HTTP/2 when the origin accepts extended CONNECT, else over
+ * HTTP/1.1 within what is left of the same `timeoutMs` (one handshake timeout in all).
+ * `onRequest` receives the function that aborts the attempt (again on fallback).
+ */
+export function http2OpeningHandshake(
+  url: URL,
+  protocols: readonly string[],
+  extensionOffer: string | undefined,
+  options: WebSocketOptions,
+  timeoutMs: number,
+  onRequest: (abort: (reason: Error) => void) => void,
+): Promise<OpenedSocket> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + timeoutMs;
+    const secure = url.protocol === "wss:";
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    const port = Number(url.port || (secure ? 443 : 80));
+    let settled = false;
+    let stream: ClientHttp2Stream | null = null;
+    let release: () => void = noop;
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      // RST_STREAM (CANCEL) for a stream still open; the session stays for the others.
+      stream?.destroy();
+      release();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new Error(`opening handshake timed out after ${timeoutMs} ms`)), timeoutMs);
+    onRequest(fail);
+
+    const onAcquired = (acquired: Acquired): void => {
+      if (settled) {
+        // Aborted or timed out meanwhile.
+        if (acquired.kind === "h2") acquired.release();
+        else acquired.socket?.destroy();
+        return;
+      }
+      if (acquired.kind === "h1") {
+        // The origin does not accept RFC 8441: HTTP/1.1, in the time left.
+        settled = true;
+        clearTimeout(timer);
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          acquired.socket?.destroy();
+          reject(new Error(`opening handshake timed out after ${timeoutMs} ms`));
+          return;
+        }
+        resolve(openingHandshake(url, protocols, extensionOffer, options, left, onRequest, acquired.socket));
+        return;
+      }
+      release = acquired.release;
+      // RFC 8441 §4-5: the extended CONNECT; no Sec-WebSocket-Key (and no Accept to check).
+      const headers: OutgoingHttpHeaders = {};
+      for (const [name, value] of Object.entries(options.headers ?? {})) {
+        const lower = name.toLowerCase();
+        if (!NOT_OVER_HTTP2.has(lower)) headers[lower] = value;
+      }
+      headers[":method"] = "CONNECT";
+      headers[":protocol"] = "websocket";
+      // RFC 8441 §5: "https" for wss, "http" for ws.
+      headers[":scheme"] = secure ? "https" : "http";
+      headers[":path"] = url.pathname + url.search;
+      headers[":authority"] = url.host;
+      headers["sec-websocket-version"] = WEBSOCKET_VERSION;
+      if (protocols.length > 0) headers["sec-websocket-protocol"] = protocols.join(", ");
+      if (extensionOffer !== undefined) headers["sec-websocket-extensions"] = extensionOffer;
+      if (options.origin !== undefined) headers["origin"] = options.origin;
+      let s: ClientHttp2Stream;
+      try {
+        s = acquired.session.request(headers, { endStream: false });
+      } catch (err) {
+        // An invalid header name or value: fail, never throw from a callback.
+        fail(err as Error);
+        return;
+      }
+      stream = s;
+      const slot = acquired.release;
+      s.once("close", slot);
+      const onError = (err: Error): void => fail(err);
+      const onClose = (): void => fail(new Error(`the server closed the HTTP/2 stream before answering${s.rstCode ? ` (RST_STREAM code ${s.rstCode})` : ""}`));
+      s.on("error", onError);
+      s.once("close", onClose);
+      s.once("response", (response: IncomingHttpHeaders) => {
+        const status = Number(response[":status"]);
+        if (status >= 200 && status <= 299) {
+          try {
+            const result = validateConnectResponse(status, response, protocols);
+            settled = true;
+            clearTimeout(timer);
+            s.removeListener("error", onError);
+            s.removeListener("close", onClose);
+            resolve({ ...result, socket: s, head: EMPTY, status, httpVersion: "2" });
+          } catch (err) {
+            fail(err as Error);
+          }
+          return;
+        }
+        // RFC 8441 §5 / RFC 6455 §4.1: any other answer fails; keep the start of its body.
+        s.removeListener("close", onClose);
+        failWithBody(s, status, "", fail);
+      });
+    };
+    acquireSession({ secure, host, port, tls: clientTlsOptions(host, options) }).then(onAcquired, fail);
+  });
+}
+
+function noop(): void {}

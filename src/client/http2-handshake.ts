@@ -3,7 +3,7 @@
  * session, or the HTTP/1.1 handshake when the origin does not accept it. Either way the
  * result is an {@link OpenedSocket}: the HTTP/2 stream is a Duplex like the upgraded socket.
  */
-import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
 import { validateConnectResponse, WEBSOCKET_VERSION } from "../protocol/handshake.js";
 import { acquireSession, type Acquired } from "./http2-session-pool.js";
 import { clientTlsOptions, failWithBody, openingHandshake, type OpenedSocket } from "./opening-handshake.js";
@@ -17,6 +17,13 @@ import type { WebSocketOptions } from "./options.js";
 const NOT_OVER_HTTP2 = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host"]);
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Times a request refused before the server processed it (RST_STREAM REFUSED_STREAM, or a
+ * GOAWAY that arrived first) is sent again, on a new session if need be (RFC 9113 §8.7:
+ * such a request "can be safely retried").
+ */
+const MAX_ATTEMPTS = 3;
 
 /**
  * Runs the opening handshake over HTTP/2 when the origin accepts extended CONNECT, else over
@@ -50,6 +57,22 @@ export function http2OpeningHandshake(
     };
     const timer = setTimeout(() => fail(new Error(`opening handshake timed out after ${timeoutMs} ms`)), timeoutMs);
     onRequest(fail);
+
+    let attempts = 0;
+    const attempt = (): void => {
+      attempts++;
+      acquireSession({ secure, host, port, tls: clientTlsOptions(host, options) }).then(onAcquired, fail);
+    };
+    /** RFC 9113 §8.7: refused before processing: try again while attempts and time are left. */
+    const refused = (err: Error, s: ClientHttp2Stream | null): void => {
+      if (settled || stream !== s) return;
+      stream = null;
+      s?.destroy();
+      release();
+      release = noop;
+      if (attempts < MAX_ATTEMPTS) attempt();
+      else fail(err);
+    };
 
     const onAcquired = (acquired: Acquired): void => {
       if (settled) {
@@ -92,6 +115,9 @@ export function http2OpeningHandshake(
       try {
         s = acquired.session.request(headers, { endStream: false });
       } catch (err) {
+        // The session is going away (a GOAWAY arrived since): another one will do.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ERR_HTTP2_GOAWAY_SESSION" || code === "ERR_HTTP2_INVALID_SESSION") return refused(err as Error, null);
         // An invalid header name or value: fail, never throw from a callback.
         fail(err as Error);
         return;
@@ -99,8 +125,12 @@ export function http2OpeningHandshake(
       stream = s;
       const slot = acquired.release;
       s.once("close", slot);
-      const onError = (err: Error): void => fail(err);
-      const onClose = (): void => fail(new Error(`the server closed the HTTP/2 stream before answering${s.rstCode ? ` (RST_STREAM code ${s.rstCode})` : ""}`));
+      const onError = (err: Error): void => (s.rstCode === constants.NGHTTP2_REFUSED_STREAM ? refused(err, s) : fail(err));
+      const onClose = (): void => {
+        const err = new Error(`the server closed the HTTP/2 stream before answering${s.rstCode ? ` (RST_STREAM code ${s.rstCode})` : ""}`);
+        if (s.rstCode === constants.NGHTTP2_REFUSED_STREAM) refused(err, s);
+        else if (stream === s) fail(err);
+      };
       s.on("error", onError);
       s.once("close", onClose);
       s.once("response", (response: IncomingHttpHeaders) => {
@@ -123,7 +153,7 @@ export function http2OpeningHandshake(
         failWithBody(s, status, "", fail);
       });
     };
-    acquireSession({ secure, host, port, tls: clientTlsOptions(host, options) }).then(onAcquired, fail);
+    attempt();
   });
 }
 

@@ -36,8 +36,8 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   readonly extensions: string;
   /**
    * The peer's IP address (`"127.0.0.1"`, `"::1"` …), read once when the connection was
-   * accepted, so it stays available in the `close` handler after the socket is gone. "" when
-   * the stream given to `handleUpgrade` is not a socket.
+   * accepted, so it stays available in the `close` handler after the socket is gone (over
+   * HTTP/2: the connection's socket). "" when the stream given to `handleUpgrade` is not a socket.
    */
   readonly remoteAddress: string;
   /** The peer's port, read when the connection was accepted; 0 when unknown. */
@@ -62,7 +62,7 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   drainWaiters: Array<() => void> | null = null;
 
   /** @internal */
-  constructor(core: ServerCore<T>, transport: Transport, data: T, protocol: string, extensions: string) {
+  constructor(core: ServerCore<T>, transport: Transport, data: T, protocol: string, extensions: string, peerSource?: object) {
     this.core = core;
     this.transport = transport;
     this.data = data;
@@ -70,7 +70,8 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     this.extensions = extensions;
     // A net.Socket forgets its peer once destroyed unless it was asked before: ask now (one
     // getpeername call; the three getters share its result).
-    const peer = transport.socket as { remoteAddress?: string; remotePort?: number; remoteFamily?: string };
+    // Over HTTP/2 the peer is the session's socket, not the stream.
+    const peer = (peerSource ?? transport.socket) as { remoteAddress?: string; remotePort?: number; remoteFamily?: string };
     this.remoteAddress = peer.remoteAddress ?? "";
     this.remotePort = peer.remotePort ?? 0;
     this.remoteFamily = peer.remoteFamily ?? "";

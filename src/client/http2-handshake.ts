@@ -51,7 +51,7 @@ export function http2OpeningHandshake(
       settled = true;
       clearTimeout(timer);
       // RST_STREAM (CANCEL) for a stream still open; the session stays for the others.
-      stream?.destroy();
+      if (stream !== null) cancel(stream);
       release();
       reject(err);
     };
@@ -67,7 +67,7 @@ export function http2OpeningHandshake(
     const refused = (err: Error, s: ClientHttp2Stream | null): void => {
       if (settled || stream !== s) return;
       stream = null;
-      s?.destroy();
+      if (s !== null) cancel(s);
       release();
       release = noop;
       if (attempts < MAX_ATTEMPTS) attempt();
@@ -142,6 +142,7 @@ export function http2OpeningHandshake(
             clearTimeout(timer);
             s.removeListener("error", onError);
             s.removeListener("close", onClose);
+            s.destroy = destroyWithCancel;
             resolve({ ...result, socket: s, head: EMPTY, status, httpVersion: "2" });
           } catch (err) {
             fail(err as Error);
@@ -155,6 +156,24 @@ export function http2OpeningHandshake(
     };
     attempt();
   });
+}
+
+/** RFC 8441 §6: an abortive close (TCP's RST) is RST_STREAM with CANCEL. */
+function cancel(stream: ClientHttp2Stream): void {
+  if (!stream.closed && !stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+}
+
+/**
+ * The established stream's `destroy`: the transport destroys its Duplex when it gives up on a
+ * connection (close timeout, terminate); on an HTTP/2 stream that must send CANCEL
+ * (RFC 8441 §6), where Node would send NO_ERROR. With an error, Node's own destroy runs.
+ */
+function destroyWithCancel(this: ClientHttp2Stream, error?: Error | null): ClientHttp2Stream {
+  if ((error === undefined || error === null) && !this.closed && !this.destroyed) {
+    this.close(constants.NGHTTP2_CANCEL);
+    return this;
+  }
+  return Object.getPrototypeOf(this).destroy.call(this, error);
 }
 
 function noop(): void {}

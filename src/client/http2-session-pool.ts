@@ -274,11 +274,13 @@ function addToPool(key: string, session: ClientHttp2Session, connected: () => bo
   return entry;
 }
 
-/** @internal Open pooled sessions and remembered verdicts, for tests. */
-export function http2PoolState(): { sessions: number; verdicts: number } {
+/** @internal Pooled sessions and remembered verdicts (of origins whose key contains `filter`), for tests. */
+export function http2PoolState(filter = ""): { sessions: number; verdicts: number } {
   let sessions = 0;
-  for (const list of pool.values()) sessions += list.length;
-  return { sessions, verdicts: fallbackVerdicts.size };
+  let verdicts = 0;
+  for (const [key, list] of pool) if (key.includes(filter)) sessions += list.length;
+  for (const key of fallbackVerdicts.keys()) if (key.includes(filter)) verdicts++;
+  return { sessions, verdicts };
 }
 
 /** @internal Forgets every verdict and closes idle sessions (tests). */

@@ -196,6 +196,8 @@ test("one handshake timeout: a server that never answers fails the socket, the s
   assert.match(clientFailure(slow)!.message, /timed out/);
   // The client reset the stream (RST_STREAM), not the session.
   await waitUntil(() => h2.streams[0].closed, "the slow stream to be reset");
+  // RFC 8441 §6: an abortive close is RST_STREAM CANCEL.
+  assert.equal(h2.streams[0].rstCode, constants.NGHTTP2_CANCEL);
   const ok = h2Client(t, h2.url);
   await once(ok, "open");
   assert.equal(h2.sessions.length, 1);

@@ -116,7 +116,14 @@ export function openingHandshake(
       req.end();
     };
 
-    const proxy = connection === undefined ? proxyFor(options.proxy, url) : null;
+    let proxy: URL | null = null;
+    try {
+      proxy = connection === undefined ? proxyFor(options.proxy, url) : null;
+    } catch (err) {
+      // An invalid proxy URL: fail (and clear the timer), never leave it running.
+      fail(err as Error);
+      return;
+    }
     if (connection !== undefined) {
       send(connection);
     } else if (proxy === null) {

@@ -210,8 +210,11 @@ export async function acquireSession(origin: Origin): Promise<Acquired> {
       entry.retire();
       return { kind: "h1" };
     }
-    if (!entry.session.destroyed && !entry.session.closed && entry.usable) return { kind: "h2", session: entry.session, release };
-    // It went away (GOAWAY, error) while we waited: try again with a new one.
+    // Reserved before the server's SETTINGS said how many streams it takes: over the limit,
+    // nghttp2 would queue the request until a stream closes, so use another session.
+    const max = entry.session.remoteSettings.maxConcurrentStreams ?? Infinity;
+    if (!entry.session.destroyed && !entry.session.closed && entry.usable && entry.streams <= max) return { kind: "h2", session: entry.session, release };
+    // It went away (GOAWAY, error) while we waited, or is full: try again (another one).
     release();
   }
 }

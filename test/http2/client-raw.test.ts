@@ -215,3 +215,14 @@ test("TLS: ALPN h2, certificate checked with `ca`, :scheme https", async (t) => 
   assert.deepEqual(log, ["error", "close:1006"]);
   assert.match(clientFailure(bad)!.message, /certificate/i);
 });
+
+test("SETTINGS_MAX_CONCURRENT_STREAMS: sockets past the server's limit open another session", async (t) => {
+  const h2 = await startRawH2Server(t, { maxConcurrentStreams: 2 });
+  const sockets = Array.from({ length: 5 }, () => h2Client(t, h2.url));
+  await Promise.all(sockets.map((ws) => once(ws, "open")));
+  assert.equal(h2.sessions.length, 3);
+  for (const session of h2.sessions) assert.ok(h2.streams.filter((st) => st.session === session).length <= 2);
+  const echoed = once<MessageEvent>(sockets[4], "message");
+  sockets[4].send("fifth");
+  assert.equal((await echoed).data, "fifth");
+});

@@ -239,6 +239,8 @@ function openSession(key: string, origin: Origin): Promise<PooledSession | AlpnH
     const socket = tlsConnect({ host: origin.host, port: origin.port, ...origin.tls, ALPNProtocols: ["h2", "http/1.1"] });
     socket.once("secureConnect", () => {
       socket.removeListener("error", reject);
+      // Until the session or the HTTP/1.1 request has its own listeners: never crash.
+      socket.on("error", noop);
       // RFC 9113 §3.2: "h2" identifies HTTP/2 over TLS.
       if (socket.alpnProtocol === "h2") return resolve(addToPool(key, http2Connect(authority, { createConnection: () => socket }), () => true));
       // Not claimed (every waiter gave up): nobody will use it.

@@ -226,3 +226,21 @@ test("SETTINGS_MAX_CONCURRENT_STREAMS: sockets past the server's limit open anot
   sockets[4].send("fifth");
   assert.equal((await echoed).data, "fifth");
 });
+
+test("close() while connecting over HTTP/2: error, close 1006; the stream is cancelled, the session stays", async (t) => {
+  const h2 = await startRawH2Server(t, { answer: (stream, headers) => (headers[":path"] === "/hold" ? undefined : echoAnswer(stream, headers)) });
+  const open = h2Client(t, h2.url);
+  await once(open, "open");
+  const ws = h2Client(t, `${h2.url}hold`);
+  await waitUntil(() => h2.streams.length === 2, "the held stream at the server");
+  const { log, closed } = record(ws);
+  ws.close();
+  await closed;
+  assert.deepEqual(log, ["error", "close:1006"]);
+  await waitUntil(() => h2.streams[1].closed, "the held stream to be reset");
+  assert.equal(h2.streams[1].rstCode, constants.NGHTTP2_CANCEL);
+  // The other socket, on the same session, goes on.
+  const echoed = once<MessageEvent>(open, "message");
+  open.send("unaffected");
+  assert.equal((await echoed).data, "unaffected");
+});

@@ -145,14 +145,15 @@ function removeFromPool(entry: PooledSession): void {
   if (list.length === 0) pool.delete(entry.key);
 }
 
-/** Remembers that `key` speaks no RFC 8441, for {@link FALLBACK_VERDICT_MS}; the map stays bounded. */
-function rememberFallback(key: string): void {
+/** @internal Remembers that `key` speaks no RFC 8441, for {@link FALLBACK_VERDICT_MS}; the map stays bounded. */
+export function rememberFallback(key: string): void {
   fallbackVerdicts.delete(key);
   while (fallbackVerdicts.size >= MAX_FALLBACK_VERDICTS) fallbackVerdicts.delete(fallbackVerdicts.keys().next().value as string);
   fallbackVerdicts.set(key, Date.now() + FALLBACK_VERDICT_MS);
 }
 
-function knownFallback(key: string): boolean {
+/** @internal Whether `key` is known (and still remembered) not to speak RFC 8441. */
+export function knownFallback(key: string): boolean {
   const until = fallbackVerdicts.get(key);
   if (until === undefined) return false;
   if (until > Date.now()) return true;

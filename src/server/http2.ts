@@ -76,8 +76,9 @@ function onStream(this: AnyHttp2Server, stream: ServerHttp2Stream, headers: Inco
     wss.handleStream(stream, headers, rawHeaders);
     return;
   }
-  // No wsx server wants this path; leave it to other listeners if there are any.
-  if (this.listenerCount("stream") > 1 || this.listenerCount("connect") > 1) return;
+  // No wsx server wants this path. With the compatibility API, 'connect' decides (below);
+  // else leave it to other 'stream' listeners if there are any.
+  if (this.listenerCount("request") > 0 || this.listenerCount("stream") > 1) return;
   rejectStream(stream, 404, "no WebSocket endpoint at this path", {}, 1000);
 }
 
@@ -87,8 +88,10 @@ function onStream(this: AnyHttp2Server, stream: ServerHttp2Stream, headers: Inco
  * CONNECTs as Node would when nobody else listens.
  */
 function onCompatConnect(this: AnyHttp2Server, req: Http2ServerRequest, res: Http2ServerResponse): void {
-  if (isExtendedConnect(req.headers)) return;
+  const websocket = isExtendedConnect(req.headers);
+  if (websocket && route(this, req.headers) !== undefined) return;
   if (this.listenerCount("connect") > 1) return;
+  if (websocket) return rejectStream(req.stream, 404, "no WebSocket endpoint at this path", {}, 1000);
   res.statusCode = constants.HTTP_STATUS_METHOD_NOT_ALLOWED;
   res.end();
 }
@@ -171,7 +174,9 @@ export class Http2Listener {
       session.once("close", () => this.sessions.delete(session));
       session.on("error", swallow);
     });
-    if (settings.idleTimeout > 0) this.http2.setTimeout(settings.idleTimeout);
+    // A connection with nothing on it for twice the idle timeout is closed (its WebSockets,
+    // pinged at half the idle timeout, keep a live one busy).
+    if (settings.idleTimeout > 0) this.http2.setTimeout(2 * settings.idleTimeout);
     this.secure = tls.cert !== undefined || tls.pfx !== undefined || tls.SNICallback !== undefined;
     if (this.secure) {
       // ALPN (RFC 7301) chooses: "h2" for HTTP/2, "http/1.1" for the upgrade.

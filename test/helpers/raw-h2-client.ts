@@ -153,3 +153,36 @@ export async function connectRawH2(port: number, options: ConnectRawH2Options = 
     },
   });
 }
+
+/** What came back from {@link exchangeH2}. */
+export interface H2Exchange {
+  /** `:status`. */
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The response body, as text. */
+  body: string;
+  /** The stream's RST_STREAM code once closed (0: ended normally). */
+  rstCode: number;
+}
+
+/**
+ * Sends one extended CONNECT (or any `headers`) and reads the whole response until the
+ * stream closes: for rejected handshakes, which must end with a status (RFC 8441 §5).
+ */
+export async function exchangeH2(session: H2Session, port: number, options: ConnectRawH2Options = {}): Promise<H2Exchange> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const { stream, headers } = await requestH2(session, port, options);
+  const chunks: Buffer[] = [];
+  stream.on("data", (c: Buffer) => chunks.push(c));
+  stream.on("end", () => stream.end());
+  stream.resume();
+  await new Promise<void>((resolve, reject) => {
+    if (stream.closed) return resolve();
+    const timer = setTimeout(() => reject(new Error(`raw h2 client: the refused stream did not close within ${timeoutMs} ms`)), timeoutMs);
+    stream.once("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  return { status: Number(headers[":status"]), headers, body: Buffer.concat(chunks).toString(), rstCode: stream.rstCode ?? 0 };
+}

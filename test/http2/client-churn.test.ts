@@ -9,8 +9,8 @@ import { formatBytes, MiB, retainedBytes } from "../helpers/memory.js";
 import { once, record } from "../client/helpers.js";
 
 const BATCH = 100;
-const WARMUP = 5;
-const BATCHES = 20;
+const WARMUP = 20;
+const BATCHES = 40;
 
 test(`${BATCH * BATCHES} sockets opened, used and closed on one HTTP/2 session leave nothing behind`, async (t) => {
   const server = await startEchoServer(t, { http2: true });
@@ -43,8 +43,10 @@ test(`${BATCH * BATCHES} sockets opened, used and closed on one HTTP/2 session l
   for (let i = WARMUP; i < BATCHES; i++) await cycle();
   server.closes.length = 0;
   const grown = retainedBytes() - before;
-  // Measured: a few hundred KiB of warm-up effects, the same over HTTP/1.1. A leak of 700
-  // bytes per socket would be 1 MiB over these 1,500 sockets.
+  // Measured (scripted, with and without http2): retained memory grows by about 1.2 MiB over
+  // the first 2,000-4,000 sockets (code and caches warming up) and then stays flat (+0.1 MiB
+  // from 4,000 to 16,000). After 2,000 sockets of warm-up, a leak of 520 bytes per socket
+  // would pass 1 MiB over the 2,000 measured.
   t.diagnostic(`retained memory grew by ${formatBytes(grown)}`);
   assert.ok(grown < MiB, `retained memory grew by ${formatBytes(grown)} over ${BATCH * (BATCHES - WARMUP)} sockets`);
   assert.equal(sessions.length, 1);

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { clientFailure, pingClient, WebSocket } from "../client/websocket.js";
+import { clientFailure, clientHttpVersion, pingClient, WebSocket } from "../client/websocket.js";
 import type { WebSocketOptions } from "../client/options.js";
 import { describeFailure } from "./describe-error.js";
 import { intOption, numberOption, UsageError } from "./usage.js";
@@ -172,7 +172,8 @@ export async function connect(argv: string[]): Promise<number> {
     let waitTimer: NodeJS.Timeout | null = null;
     ws.onopen = () => {
       opened = true;
-      emit({ event: "open", url: ws.url, protocol: ws.protocol, extensions: ws.extensions }, `connected to ${ws.url}${ws.protocol ? ` (protocol ${ws.protocol})` : ""}`);
+      const http = clientHttpVersion(ws) ?? "1.1";
+      emit({ event: "open", url: ws.url, protocol: ws.protocol, extensions: ws.extensions, http }, `connected to ${ws.url}${ws.protocol ? ` (protocol ${ws.protocol})` : ""}${http === "2" ? " over HTTP/2" : ""}`);
       if (pingInterval > 0) pinger = setInterval(() => pingClient(ws), pingInterval * 1000);
       if (interactive) startInteractive();
       else startPiped();

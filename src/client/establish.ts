@@ -68,6 +68,8 @@ export interface Established {
   protocol: string;
   /** RFC 6455 "extensions in use", or "". */
   extensions: string;
+  /** The HTTP version the opening handshake ran on: "2" for an RFC 8441 stream. */
+  httpVersion: "1.1" | "2";
 }
 
 /** How the client core reports back to `WebSocket` or `WebSocketStream`. */
@@ -152,7 +154,7 @@ export function establishWebSocketConnection(
       const transport = new Transport(opened.socket, owner, transportOptions, codec);
       (opened.socket as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
       transport.start();
-      callbacks.established({ transport, protocol: opened.protocol, extensions });
+      callbacks.established({ transport, protocol: opened.protocol, extensions, httpVersion: opened.httpVersion });
       if (opened.head.length > 0 && !transport.closed) transport.onData(opened.head);
     },
     (err: Error) => {

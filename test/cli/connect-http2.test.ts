@@ -13,6 +13,7 @@ interface Event {
   code?: number;
   wasClean?: boolean;
   extensions?: string;
+  http?: string;
 }
 
 /** An echo server recording, for each handshake, whether it came over HTTP/2. */
@@ -29,6 +30,7 @@ test("wsx connect --http2 --compress: echo over an RFC 8441 stream with permessa
   const events = jsonLines<Event>(r.stdout);
   assert.deepEqual(events.map((e) => e.event), ["open", "sent", "message", "close"]);
   assert.match(events[0].extensions ?? "", /^permessage-deflate/);
+  assert.equal(events[0].http, "2");
   assert.equal(events[2].data, "over h2");
   assert.deepEqual([events[3].code, events[3].wasClean], [1000, true]);
   assert.deepEqual(server.overHttp2, [true]);
@@ -39,14 +41,17 @@ test("wsx connect --http2 --insecure: wss with a self-signed certificate, ALPN h
   const server = await recordingServer(t, { http2: { cert, key } });
   const r = await run(t, ["connect", `wss://localhost:${server.port}/`, "--http2", "--insecure", "--replies", "1"], "secure h2\n");
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /connected to wss:\/\/localhost:\d+\/ over HTTP\/2\n/);
   assert.match(r.stdout, / < secure h2\n/);
   assert.deepEqual(server.overHttp2, [true]);
 });
 
 test("wsx connect --http2 against an HTTP/1.1-only server falls back and works", async (t) => {
   const server = await recordingServer(t, {});
-  const r = await run(t, ["connect", `ws://127.0.0.1:${server.port}/`, "--http2", "--replies", "1"], "fallback\n");
+  const r = await run(t, ["connect", `ws://127.0.0.1:${server.port}/`, "--http2", "--json", "--replies", "1"], "fallback\n");
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, / < fallback\n/);
+  const events = jsonLines<Event>(r.stdout);
+  assert.equal(events[0].http, "1.1");
+  assert.equal(events.find((e) => e.event === "message")?.data, "fallback");
   assert.deepEqual(server.overHttp2, [false]);
 });

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type { Http2Session } from "node:http2";
 import { test, type TestContext } from "node:test";
 import { http2PoolState } from "../../src/client/http2-session-pool.js";
-import { clientFailure, WebSocket } from "../../src/client/websocket.js";
+import { clientFailure, clientHttpVersion, WebSocket } from "../../src/client/websocket.js";
 import { WebSocketStream } from "../../src/client/websocket-stream.js";
 import type { WebSocketOptions } from "../../src/client/options.js";
 import { HandshakeError } from "../../src/protocol/errors.js";
@@ -71,6 +71,7 @@ test("echo over HTTP/2: text, binary, the subprotocol, and a close from the clie
   ws.binaryType = "arraybuffer";
   await once(ws, "open");
   assert.deepEqual(h2.overHttp2, [true]);
+  assert.equal(clientHttpVersion(ws), "2");
   assert.equal(ws.protocol, "chat.v2");
   ws.send("héllo");
   assert.equal(await nextMessage(ws), "héllo");

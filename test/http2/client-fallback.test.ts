@@ -10,7 +10,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { test, type TestContext } from "node:test";
 import { http2PoolState } from "../../src/client/http2-session-pool.js";
-import { clientFailure, WebSocket } from "../../src/client/websocket.js";
+import { clientFailure, clientHttpVersion, WebSocket } from "../../src/client/websocket.js";
 import type { WebSocketOptions } from "../../src/client/options.js";
 import { WebSocketServer } from "../../src/server/server.js";
 import { selfSignedCert } from "../helpers/certs.js";
@@ -54,6 +54,7 @@ test("cleartext HTTP/1.1 server: the preface is refused, the socket opens over H
   server.wss.httpServer!.on("connection", () => connections++);
   const first = client(t, server.url);
   await once(first, "open");
+  assert.equal(clientHttpVersion(first), "1.1");
   await echoOnce(first, "over h1");
   // One connection refused the HTTP/2 preface, one carried the upgrade.
   assert.equal(connections, 2);
@@ -81,6 +82,7 @@ test("TLS server speaking HTTP/1.1 only: ALPN picks http/1.1 and that connection
   const url = `wss://localhost:${(https.address() as AddressInfo).port}/`;
   const first = client(t, url, { ca: cert });
   await once(first, "open");
+  assert.equal(clientHttpVersion(first), "1.1");
   await echoOnce(first, "tls h1");
   assert.deepEqual(versions, ["1.1"]);
   // No second connection: the one ALPN settled on was used.

@@ -46,10 +46,13 @@ export function http2OpeningHandshake(
     let settled = false;
     let stream: ClientHttp2Stream | null = null;
     let release: () => void = noop;
+    // Stops a wait for the pool (SETTINGS, TLS) when this attempt fails or is abandoned.
+    const gaveUp = new AbortController();
     const fail = (err: Error): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      gaveUp.abort(err);
       // RST_STREAM (CANCEL) for a stream still open; the session stays for the others.
       if (stream !== null) cancel(stream);
       release();
@@ -61,7 +64,7 @@ export function http2OpeningHandshake(
     let attempts = 0;
     const attempt = (): void => {
       attempts++;
-      acquireSession({ secure, host, port, tls: clientTlsOptions(host, options) }).then(onAcquired, fail);
+      acquireSession({ secure, host, port, tls: clientTlsOptions(host, options) }, Math.max(1, deadline - Date.now()), gaveUp.signal).then(onAcquired, fail);
     };
     /** RFC 9113 §8.7: refused before processing: try again while attempts and time are left. */
     const refused = (err: Error, s: ClientHttp2Stream | null): void => {

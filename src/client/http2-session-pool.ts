@@ -44,6 +44,8 @@ class PooledSession {
   usable = true;
   /** Settles once the server's first SETTINGS arrived ("h2") or the session proved not to be HTTP/2 with extended CONNECT. */
   readonly ready: Promise<"h2" | "h1">;
+  /** Whether `ready` has settled. */
+  #decided = false;
   #idleTimer: NodeJS.Timeout | null = null;
   /** The session's last error, to explain a failure before SETTINGS. */
   #error: Error | null = null;
@@ -76,7 +78,10 @@ class PooledSession {
       session.once("remoteSettings", onSettings);
       session.once("close", onClose);
     });
-    this.ready.catch(noop);
+    this.ready.then(
+      () => (this.#decided = true),
+      () => (this.#decided = true),
+    );
   }
 
   /** Whether one more stream fits under the server's SETTINGS_MAX_CONCURRENT_STREAMS. */
@@ -128,7 +133,12 @@ class PooledSession {
       clearTimeout(this.#idleTimer);
       this.#idleTimer = null;
     }
-    if (this.streams === 0 && !this.session.closed && !this.session.destroyed) this.session.close();
+    if (this.streams === 0 && !this.session.closed && !this.session.destroyed) {
+      // A session still waiting for the server's SETTINGS (a peer that accepted TCP and says
+      // nothing, or never answers the SYN) has nothing to close gracefully.
+      if (this.#decided) this.session.close();
+      else this.session.destroy();
+    }
   }
 }
 
@@ -179,16 +189,17 @@ export function sessionKey(origin: Origin): string {
 
 /**
  * Finds or opens an HTTP/2 session to `origin` that accepts extended CONNECT, and reserves a
- * stream on it; or says to use HTTP/1.1.
- * Rejects if the origin cannot be reached.
+ * stream on it; or says to use HTTP/1.1. Rejects if the origin cannot be reached, or with
+ * the signal's reason when it aborts (the caller gave up: its reservation is given back, so
+ * a session nobody waits for any more is dropped).
  */
-export async function acquireSession(origin: Origin): Promise<Acquired> {
+export async function acquireSession(origin: Origin, timeoutMs: number, signal: AbortSignal): Promise<Acquired> {
   const key = sessionKey(origin);
   for (;;) {
     if (knownFallback(key)) return { kind: "h1" };
     let entry = (pool.get(key) ?? []).find((e) => e.hasRoom());
     if (entry === undefined) {
-      const opened = await openSession(key, origin);
+      const opened = await abortable(openSession(key, origin, timeoutMs), signal);
       if (!(opened instanceof PooledSession)) {
         // ALPN chose http/1.1: the first caller gets the TLS connection, the origin a verdict.
         rememberFallback(key);
@@ -200,7 +211,7 @@ export async function acquireSession(origin: Origin): Promise<Acquired> {
     const release = entry.reserve();
     let verdict: "h2" | "h1";
     try {
-      verdict = await entry.ready;
+      verdict = await abortable(entry.ready, signal);
     } catch (err) {
       release();
       throw err;
@@ -223,9 +234,9 @@ export async function acquireSession(origin: Origin): Promise<Acquired> {
 /**
  * Opens the connection and the session, and adds it to the pool at once (concurrent
  * callers share it). Over TLS, ALPN offers h2 and http/1.1; if the server chooses
- * http/1.1 the TLS socket is returned instead.
+ * http/1.1 the TLS socket is returned instead. A TLS handshake gets `timeoutMs`.
  */
-function openSession(key: string, origin: Origin): Promise<PooledSession | AlpnHttp1> {
+function openSession(key: string, origin: Origin, timeoutMs: number): Promise<PooledSession | AlpnHttp1> {
   const authority = `${origin.secure ? "https" : "http"}://${origin.host.includes(":") ? `[${origin.host}]` : origin.host}:${origin.port}`;
   if (!origin.secure) {
     let connected = false;
@@ -238,7 +249,10 @@ function openSession(key: string, origin: Origin): Promise<PooledSession | AlpnH
   if (pending !== undefined) return pending;
   const attempt = new Promise<PooledSession | AlpnHttp1>((resolve, reject) => {
     const socket = tlsConnect({ host: origin.host, port: origin.port, ...origin.tls, ALPNProtocols: ["h2", "http/1.1"] });
+    // Nobody waits longer than the handshake timeout: never leave the connection behind.
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`TLS connection to ${origin.host}:${origin.port} timed out after ${timeoutMs} ms`)));
     socket.once("secureConnect", () => {
+      socket.setTimeout(0);
       socket.removeListener("error", reject);
       // Until the session or the HTTP/1.1 request has its own listeners: never crash.
       socket.on("error", noop);
@@ -264,6 +278,25 @@ function openSession(key: string, origin: Origin): Promise<PooledSession | AlpnH
   return attempt;
 }
 
+/** `promise`, or the signal's reason if it aborts first. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** TLS connections being set up, by key. */
 const pendingTls = new Map<string, Promise<PooledSession | AlpnHttp1>>();
 
@@ -287,12 +320,6 @@ export function http2PoolState(filter = ""): { sessions: number; verdicts: numbe
   for (const [key, list] of pool) if (key.includes(filter)) sessions += list.length;
   for (const key of fallbackVerdicts.keys()) if (key.includes(filter)) verdicts++;
   return { sessions, verdicts };
-}
-
-/** @internal Forgets every verdict and closes idle sessions (tests). */
-export function resetHttp2Pool(): void {
-  fallbackVerdicts.clear();
-  for (const list of [...pool.values()]) for (const e of [...list]) e.retire();
 }
 
 function noop(): void {}

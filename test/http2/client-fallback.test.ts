@@ -142,6 +142,29 @@ test("an origin that accepts TCP and never answers fails within the one timeout,
   assert.match(clientFailure(ws)!.message, /timed out after 300 ms/);
   // The HTTP/2 attempt used the whole budget: no HTTP/1.1 connection followed.
   assert.equal(sockets.length, 1);
+  // The session that never got SETTINGS is not left behind: the client drops the connection.
+  if (!sockets[0].closed) await nextEvent(sockets[0], "close");
+});
+
+test("wss: a server that never finishes the TLS handshake fails the socket and its connection is dropped", async (t) => {
+  const sockets: Socket[] = [];
+  const silent = createNetServer((s) => {
+    sockets.push(s);
+    s.on("error", () => {});
+    s.resume();
+  });
+  silent.listen(0, "127.0.0.1");
+  await onceEvent(silent, "listening");
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((r) => silent.close(() => r()));
+  });
+  const ws = client(t, `wss://localhost:${(silent.address() as AddressInfo).port}/`, { handshakeTimeout: 300 });
+  const { log, closed } = record(ws);
+  await closed;
+  assert.deepEqual(log, ["error", "close:1006"]);
+  assert.equal(sockets.length, 1);
+  if (!sockets[0].closed) await nextEvent(sockets[0], "close");
 });
 
 test("an unreachable origin fails (no fallback to HTTP/1.1)", async (t) => {

@@ -143,7 +143,9 @@ export function http2OpeningHandshake(
             const result = validateConnectResponse(status, response, protocols);
             settled = true;
             clearTimeout(timer);
+            // Until the transport listens (next microtask), an error must not crash the process.
             s.removeListener("error", onError);
+            s.on("error", noop);
             s.removeListener("close", onClose);
             s.destroy = destroyWithCancel;
             resolve({ ...result, socket: s, head: EMPTY, status, httpVersion: "2" });

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { constants } from "node:http2";
 import { test } from "node:test";
 import { clientFailure, WebSocket } from "../../src/client/websocket.js";
+import { WebSocketStream } from "../../src/client/websocket-stream.js";
 import { HandshakeError } from "../../src/protocol/errors.js";
 import { collectClientFrames, once, record, serverFrame } from "../client/helpers.js";
 import { echoAnswer, startRawH2Server } from "../helpers/raw-h2-server.js";
@@ -243,4 +244,16 @@ test("close() while connecting over HTTP/2: error, close 1006; the stream is can
   const echoed = once<MessageEvent>(open, "message");
   open.send("unaffected");
   assert.equal((await echoed).data, "unaffected");
+});
+
+test("WebSocketStream over HTTP/2: the signal aborts the handshake (AbortError) and cancels the stream", async (t) => {
+  const h2 = await startRawH2Server(t, { answer: () => undefined });
+  const controller = new AbortController();
+  const wss = new WebSocketStream(h2.url, { signal: controller.signal }, { http2: true });
+  await waitUntil(() => h2.streams.length === 1, "the extended CONNECT at the server");
+  controller.abort();
+  await assert.rejects(wss.opened, (err: unknown) => err instanceof DOMException && err.name === "AbortError");
+  await assert.rejects(wss.closed, (err: unknown) => err instanceof DOMException && err.name === "AbortError");
+  await waitUntil(() => h2.streams[0].closed, "the stream to be reset");
+  assert.equal(h2.streams[0].rstCode, constants.NGHTTP2_CANCEL);
 });

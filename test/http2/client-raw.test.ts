@@ -257,3 +257,26 @@ test("WebSocketStream over HTTP/2: the signal aborts the handshake (AbortError) 
   await waitUntil(() => h2.streams[0].closed, "the stream to be reset");
   assert.equal(h2.streams[0].rstCode, constants.NGHTTP2_CANCEL);
 });
+
+test("a protocol violation on the stream (a masked server frame) fails the connection: 1002 sent, error, close 1006", async (t) => {
+  let seen: ReturnType<typeof collectClientFrames> | null = null;
+  const h2 = await startRawH2Server(t, {
+    answer: (stream) => {
+      seen = collectClientFrames(stream);
+      stream.respond({ ":status": 200 });
+      // RFC 6455 §5.1: a client must fail the connection on a masked frame.
+      stream.write(Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x68 ^ 1, 0x69 ^ 2]));
+      // The client's close frame arrives next: then close our side (RFC 6455 §7.1.1).
+      stream.once("data", () => stream.end());
+    },
+  });
+  const ws = h2Client(t, h2.url);
+  const { log, closed } = record(ws);
+  const info = await closed;
+  assert.deepEqual(log, ["open", "error", "close:1006"]);
+  assert.equal(info.wasClean, false);
+  const frames = seen!.frames;
+  assert.equal(frames.length, 1);
+  assert.equal(frames[0].opcode, 8);
+  assert.equal(frames[0].payload.readUInt16BE(0), 1002);
+});

@@ -44,6 +44,8 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   readonly remotePort: number;
   /** `"IPv4"` or `"IPv6"`, read when the connection was accepted; "" when unknown. */
   readonly remoteFamily: string;
+  /** What carries this WebSocket: "1.1" (an upgraded connection) or "2.0" (an RFC 8441 stream). */
+  readonly httpVersion: string;
 
   /** @internal */
   readonly transport: Transport;
@@ -62,7 +64,7 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   drainWaiters: Array<() => void> | null = null;
 
   /** @internal */
-  constructor(core: ServerCore<T>, transport: Transport, data: T, protocol: string, extensions: string, peerSource?: object) {
+  constructor(core: ServerCore<T>, transport: Transport, data: T, protocol: string, extensions: string, peerSource?: object, httpVersion = "1.1") {
     this.core = core;
     this.transport = transport;
     this.data = data;
@@ -75,6 +77,7 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     this.remoteAddress = peer.remoteAddress ?? "";
     this.remotePort = peer.remotePort ?? 0;
     this.remoteFamily = peer.remoteFamily ?? "";
+    this.httpVersion = httpVersion;
   }
 
   /** The connection state (0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED). */

@@ -354,7 +354,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     const negotiated = this.deflate?.negotiate(request.extensions) ?? null;
     const socket = h.accept(protocol, negotiated?.response ?? "");
     const transport = new Transport(socket, NO_OWNER, this.transportOptions, negotiated?.codec ?? null);
-    const ws = new ServerWebSocket<T>(this, transport, data, protocol, negotiated?.response ?? "", h.peer);
+    const ws = new ServerWebSocket<T>(this, transport, data, protocol, negotiated?.response ?? "", h.peer, h.req.httpVersion === "2.0" ? "2.0" : "1.1");
     transport.owner = ws;
     if (negotiated !== null && negotiated.params.serverNoContextTakeover) ws.publishWindowBits = negotiated.params.serverMaxWindowBits;
     this.clients.add(ws);

@@ -1,11 +1,12 @@
 // `wsx connect --http2` (a child process) against an in-process wsx server with HTTP/2 on:
 // the WebSocket runs over an RFC 8441 stream (with compression), over TLS with --insecure,
-// and falls back to HTTP/1.1 against a server without HTTP/2.
+// and falls back to HTTP/1.1 against a server without HTTP/2; and against `wsx serve --http2`
+// (both commands as processes).
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import { selfSignedCert } from "../helpers/certs.js";
 import { startEchoServer, type EchoServerOptions } from "../helpers/echo-server.js";
-import { jsonLines, run } from "./wsx.js";
+import { jsonLines, run, serve } from "./wsx.js";
 
 interface Event {
   event: string;
@@ -54,4 +55,17 @@ test("wsx connect --http2 against an HTTP/1.1-only server falls back and works",
   assert.equal(events[0].http, "1.1");
   assert.equal(events.find((e) => e.event === "message")?.data, "fallback");
   assert.deepEqual(server.overHttp2, [false]);
+});
+
+test("wsx connect --http2 --compress --insecure against wsx serve --http2 --compress", async (t) => {
+  const served = await serve(t, ["--http2", "--compress", "--quiet"], "https");
+  const port = served.host.split(":")[1];
+  const text = "squeezed over h2 ".repeat(50);
+  const r = await run(t, ["connect", `wss://localhost:${port}/echo`, "--http2", "--compress", "--insecure", "--json", "--replies", "1"], `${text}\n`);
+  assert.equal(r.code, 0, r.stderr);
+  const events = jsonLines<Event>(r.stdout);
+  assert.deepEqual(events.map((e) => e.event), ["open", "sent", "message", "close"]);
+  assert.equal(events[0].http, "2");
+  assert.match(events[0].extensions ?? "", /^permessage-deflate/);
+  assert.equal(events[2].data, text);
 });

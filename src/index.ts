@@ -5,7 +5,7 @@
  * {@link WebSocketError}. Server:
  * {@link WebSocketServer}, {@link ServerWebSocket}. Protocol core: `wsx/protocol`.
  */
-export { WebSocket, clientFailure, pingClient, type BinaryType } from "./client/websocket.js";
+export { WebSocket, clientFailure, clientHttpVersion, pingClient, type BinaryType } from "./client/websocket.js";
 export {
   CloseEvent,
   WebSocketMessageEvent,

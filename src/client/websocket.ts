@@ -27,7 +27,7 @@ export type BinaryType = "blob" | "arraybuffer";
 
 
 /** Node-only access to a client's internals, kept off the standard interface. */
-const internals = new WeakMap<WebSocket, { transport(): Transport | null; failure(): Error | null }>();
+const internals = new WeakMap<WebSocket, { transport(): Transport | null; failure(): Error | null; httpVersion(): "1.1" | "2" | null }>();
 
 /**
  * Sends a ping (RFC 6455 §5.5.2) on an open client connection. Not part of the browser API
@@ -45,6 +45,15 @@ export function pingClient(ws: WebSocket, data: string | Uint8Array = ""): boole
  */
 export function clientFailure(ws: WebSocket): Error | null {
   return internals.get(ws)?.failure() ?? null;
+}
+
+/**
+ * The HTTP version the connection was opened over: "2" for an RFC 8441 stream (the `http2`
+ * option, when the server accepted it), "1.1" for an upgrade (including a fallback), null
+ * before it is open or when it never opened. Node-only, for tools such as `wsx connect`.
+ */
+export function clientHttpVersion(ws: WebSocket): "1.1" | "2" | null {
+  return internals.get(ws)?.httpVersion() ?? null;
 }
 
 /**
@@ -103,6 +112,7 @@ export class WebSocket extends EventTarget {
   /** Set when the connection had to be failed (fires `error` before `close`). */
   #failed = false;
   #failure: Error | null = null;
+  #httpVersion: "1.1" | "2" | null = null;
   #onPong: ((data: Buffer) => void) | undefined;
   readonly #handlers: EventHandlers;
 
@@ -126,7 +136,7 @@ export class WebSocket extends EventTarget {
     this.#url = parsed;
     this.#origin = parsed.origin;
     this.#handlers = new EventHandlers(this);
-    internals.set(this, { transport: () => this.#transport, failure: () => this.#failure });
+    internals.set(this, { transport: () => this.#transport, failure: () => this.#failure, httpVersion: () => this.#httpVersion });
     this.#connect(list, options ?? {});
   }
 
@@ -332,9 +342,10 @@ export class WebSocket extends EventTarget {
     this.#onPong = options.onPong;
     this.#abort = establishWebSocketConnection(this.#url, protocols, options, this.#owner, {
       wanted: () => this.#readyState === CONNECTING,
-      established: ({ transport, protocol, extensions }) => {
+      established: ({ transport, protocol, extensions, httpVersion }) => {
         this.#abort = null;
         this.#transport = transport;
+        this.#httpVersion = httpVersion;
         this.#protocol = protocol;
         this.#extensions = extensions;
         // WHATWG: "when the WebSocket connection is established": OPEN, then fire open.

@@ -237,7 +237,23 @@ export function validateUpgradeResponse(
   if (!tokenListIncludes(headers["connection"], "upgrade")) throw new HandshakeError(status, "missing or invalid Connection header in the response");
   // Step 4: the accept value must match our key.
   if (single(headers, "sec-websocket-accept") !== computeAccept(key)) throw new HandshakeError(status, "invalid Sec-WebSocket-Accept header");
-  // Step 6: a subprotocol we did not offer fails the connection.
+  return handshakeResult(status, headers, offeredProtocols);
+}
+
+/**
+ * Checks the server's answer to an extended CONNECT (RFC 8441 §5) on HTTP/2: a 2xx status
+ * opens the tunnel (RFC 9110 §9.3.6; servers send 200), and there is no Upgrade, Connection
+ * or `Sec-WebSocket-Accept` to check (RFC 8441 §5: the key/accept exchange is not used).
+ * The subprotocol and extension headers follow RFC 6455 as over HTTP/1.1. Throws a
+ * {@link HandshakeError} (status = the response status) when the connection must fail.
+ */
+export function validateConnectResponse(status: number, headers: HeaderMap, offeredProtocols: readonly string[]): HandshakeResult {
+  if (status < 200 || status > 299) throw new HandshakeError(status, `unexpected server response: ${status}`);
+  return handshakeResult(status, headers, offeredProtocols);
+}
+
+/** RFC 6455 §4.1 client step 6 (shared by HTTP/1.1 and HTTP/2): a subprotocol we did not offer fails the connection. */
+function handshakeResult(status: number, headers: HeaderMap, offeredProtocols: readonly string[]): HandshakeResult {
   const protocol = single(headers, "sec-websocket-protocol");
   if (protocol !== undefined) {
     if (!offeredProtocols.includes(protocol)) throw new HandshakeError(status, `server selected a subprotocol that was not offered: ${protocol}`);

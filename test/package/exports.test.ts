@@ -27,6 +27,7 @@ const SURFACE: Record<string, Record<string, string>> = {
     WebSocketServer: "function",
     WebSocketStream: "function",
     clientFailure: "function",
+    clientHttpVersion: "function",
     formatPrometheus: "function",
     HTTP2_DEFAULTS: "object",
     pingClient: "function",

@@ -47,6 +47,8 @@ import zlib from "node:zlib";
 import { CloseCode } from "../protocol/close-code.js";
 import { ProtocolError } from "../protocol/errors.js";
 import type { DeflateParams, PerMessageDeflateOptions } from "../protocol/extensions/permessage-deflate.js";
+import { Fifo, JobQueue, jobQueueFor } from "./zlib-jobs.js";
+import { canRunSync, joinChunks, runSync, SyncStatus } from "./zlib-sync.js";
 
 /** RFC 7692 §7.2.1: the empty stored block a sync flush ends with, stripped on send, appended on receive (§7.2.2). */
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -57,6 +59,10 @@ const DEFAULT_THRESHOLD = 1024;
 const DEFAULT_LEVEL = zlib.constants.Z_DEFAULT_COMPRESSION; // 6
 const DEFAULT_MEM_LEVEL = 8;
 const DEFAULT_CONCURRENCY = 10;
+/** Messages up to this many bytes (compressed size when inflating) are processed on the event loop. */
+const DEFAULT_SYNC_LIMIT = 64 * 1024;
+/** An inflation on the event loop hands the rest to the thread pool past this many times the sync limit of output. */
+const SYNC_OUTPUT_FACTOR = 4;
 /**
  * Output piece size of a zlib stream, also the granularity of the 1009 check. Each piece is one
  * thread-pool round trip, and the stream keeps one piece-sized buffer for its whole life.
@@ -71,90 +77,6 @@ const JOIN_INPUT_LIMIT = 64 * 1024;
 type ZlibStream = zlib.DeflateRaw | zlib.InflateRaw;
 type CompressCallback = (err: Error | null, result?: Buffer) => void;
 type DecompressCallback = (err: ProtocolError | null, result?: Buffer) => void;
-
-// ---- process-wide job queue ------------------------------------------------------------------
-
-/** A FIFO with O(1) push and shift (Array#shift is O(n) on long queues). */
-class Fifo<T> {
-  private items: Array<T | undefined> = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  /** Empties the queue, returning what it held. */
-  drain(): T[] {
-    const rest = this.items.slice(this.head) as T[];
-    this.items = [];
-    this.head = 0;
-    return rest;
-  }
-}
-
-/** At most `limit` zlib jobs at once; the rest wait in FIFO order. */
-class JobQueue {
-  private running = 0;
-  private readonly waiting = new Fifo<() => void>();
-  private pumping = false;
-  private readonly limit: number;
-
-  constructor(limit: number) {
-    this.limit = limit;
-  }
-
-  /** Runs `start` when a slot is free (maybe now); it must end with exactly one {@link release}. */
-  enqueue(start: () => void): void {
-    this.waiting.push(start);
-    this.pump();
-  }
-
-  release(): void {
-    this.running--;
-    this.pump();
-  }
-
-  /** Iterative, so jobs that give their slot back synchronously cannot grow the stack. */
-  private pump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    while (this.running < this.limit && this.waiting.length > 0) {
-      const start = this.waiting.shift()!;
-      this.running++;
-      start();
-    }
-    this.pumping = false;
-  }
-}
-
-const jobQueues = new Map<number, JobQueue>();
-
-function jobQueueFor(limit: number): JobQueue {
-  let queue = jobQueues.get(limit);
-  if (queue === undefined) {
-    queue = new JobQueue(limit);
-    jobQueues.set(limit, queue);
-  }
-  return queue;
-}
 
 // ---- zlib contexts ---------------------------------------------------------------------------
 
@@ -258,6 +180,11 @@ class Job {
   /** Holds a slot of the process-wide queue. */
   holdsSlot = false;
   done = false;
+  /**
+   * The rest of a message begun on the event loop ({@link Channel.decompressNow}): `ctx` is
+   * already set and holds its state, `input` goes to zlib as it is (the tail included).
+   */
+  continuation = false;
 
   constructor(channel: Channel, input: Buffer | Buffer[], callback: (err: Error | null, result?: Buffer) => void) {
     this.channel = channel;
@@ -297,6 +224,8 @@ class Channel {
   readonly shared: boolean;
   /** Largest output of one message (inflate: maxPayload; deflate: 0 = none). */
   readonly maxOutput: number;
+  /** Largest input processed on the event loop (0: never). */
+  readonly syncLimit: number;
   private readonly jobs: JobQueue;
   /** The per-connection context (never set when shared). */
   private ctx: ZlibContext | null = null;
@@ -304,11 +233,12 @@ class Channel {
   private running: Job | null = null;
   private closed = false;
 
-  constructor(spec: ContextSpec, resetEachMessage: boolean, shared: boolean, maxOutput: number, jobs: JobQueue) {
+  constructor(spec: ContextSpec, resetEachMessage: boolean, shared: boolean, maxOutput: number, syncLimit: number, jobs: JobQueue) {
     this.spec = spec;
     this.resetEachMessage = resetEachMessage;
     this.shared = shared;
     this.maxOutput = maxOutput;
+    this.syncLimit = syncLimit;
     this.jobs = jobs;
   }
 
@@ -340,6 +270,17 @@ class Channel {
       return;
     }
     job.holdsSlot = true;
+    if (job.continuation) {
+      const ctx = job.ctx!;
+      ctx.job = job;
+      const data = job.input as Buffer;
+      job.bytesBefore = ctx.stream.bytesWritten;
+      job.inputLength = data.length;
+      ctx.stream.write(data, () => {
+        if (ctx.job === job) job.onWritten();
+      });
+      return;
+    }
     const parts = this.spec.kind === "inflate" ? (Array.isArray(job.input) ? job.input : [job.input]) : null;
     let total = 0;
     if (parts !== null) for (const part of parts) total += part.length;
@@ -441,6 +382,107 @@ class Channel {
       this.running = null;
       if (!this.closed) this.next();
     }
+  }
+
+  // ---- on the event loop ----------------------------------------------------------------
+
+  /** The context for a message run now: borrowed from the pool, or this connection's own. */
+  private contextNow(): ZlibContext | null {
+    const ctx = this.shared ? takeShared(this.spec) : (this.ctx ??= new ZlibContext(this.spec));
+    if (canRunSync(ctx.stream)) return ctx;
+    this.putBack(ctx, false);
+    return null;
+  }
+
+  /** After a message run now: reset and pool, reset, keep, or (state unknown) destroy. */
+  private putBack(ctx: ZlibContext, discard: boolean): void {
+    if (discard) {
+      ctx.destroy();
+      if (this.ctx === ctx) this.ctx = null;
+    } else if (this.shared) {
+      ctx.stream.reset();
+      returnShared(ctx);
+    } else if (this.resetEachMessage) {
+      // RFC 7692 §7.1.1: no context takeover, the next message starts from an empty window.
+      ctx.stream.reset();
+    }
+  }
+
+  /**
+   * Compresses `data` now, on the event loop, when it is within the sync limit and nothing of
+   * this direction is queued (message order, and the context's history, stay those of the
+   * calls). Returns null otherwise (then use {@link push}), and on a zlib failure (the async
+   * path will try with a fresh context).
+   */
+  compressNow(data: Buffer): Buffer | null {
+    if (this.closed || data.length > this.syncLimit || this.busy) return null;
+    const ctx = this.contextNow();
+    if (ctx === null) return null;
+    let result;
+    try {
+      result = runSync(ctx.stream, data, zlib.constants.Z_SYNC_FLUSH, Number.POSITIVE_INFINITY);
+    } catch {
+      this.putBack(ctx, true);
+      return null;
+    }
+    this.putBack(ctx, false);
+    return stripTail(joinChunks(result));
+  }
+
+  /**
+   * Inflates one message now when its compressed size is within the sync limit and nothing of
+   * this direction is queued; returns it, or null when the message went to the thread pool
+   * (`callback` then gets it). An inflation that outgrows SYNC_OUTPUT_FACTOR × the sync limit
+   * carries on in the thread pool from where it stopped (same context), so the event loop is
+   * never held for long.
+   *
+   * @throws ProtocolError 1009 past maxPayload, 1007 for a corrupt stream.
+   */
+  decompressNow(data: Buffer, callback: (err: Error | null, result?: Buffer) => void): Buffer | null {
+    const total = data.length;
+    if (this.closed || total > this.syncLimit || this.busy) {
+      this.push(data, callback);
+      return null;
+    }
+    // An empty compressed payload is an empty message (see start()).
+    if (total === 0) return Buffer.alloc(0);
+    const ctx = this.contextNow();
+    if (ctx === null) {
+      this.push(data, callback);
+      return null;
+    }
+    // RFC 7692 §7.2.2: append 0x00 0x00 0xff 0xff to the payload, then inflate.
+    const input = Buffer.allocUnsafe(total + TAIL.length);
+    data.copy(input, 0);
+    TAIL.copy(input, total);
+    const limit = this.maxOutput;
+    const handOff = this.syncLimit * SYNC_OUTPUT_FACTOR;
+    let result;
+    try {
+      result = runSync(ctx.stream, input, zlib.constants.Z_SYNC_FLUSH, limit > 0 && limit < handOff ? limit : handOff);
+    } catch (err) {
+      this.putBack(ctx, true);
+      throw this.mapError(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (result.status === SyncStatus.OverLimit) {
+      if (limit > 0 && result.size > limit) {
+        // Decompression bomb: stop at once (RFC 6455 §7.4.1, 1009).
+        this.putBack(ctx, true);
+        throw new ProtocolError(CloseCode.MessageTooBig, `inflated message exceeds maxPayload (${limit} bytes)`);
+      }
+      // A large output: the rest of the input goes on in the thread pool with this context.
+      const job = new Job(this, input.subarray(result.consumed), callback);
+      job.continuation = true;
+      job.ctx = ctx;
+      job.chunks = result.chunks;
+      job.size = result.size;
+      this.queue.push(job);
+      this.next();
+      return null;
+    }
+    // RFC 7692 §7.2.3.4: after a block with BFINAL the context cannot take another message.
+    this.putBack(ctx, result.status === SyncStatus.Ended);
+    return joinChunks(result);
   }
 
   /** Drops the per-connection context if nothing is queued and dropping it loses nothing. */
@@ -552,6 +594,7 @@ export class PerMessageDeflate {
     const memLevel = options.memLevel ?? DEFAULT_MEM_LEVEL;
     const limit = options.concurrencyLimit ?? DEFAULT_CONCURRENCY;
     const shared = options.sharedContexts !== false;
+    const syncLimit = options.syncLimit ?? DEFAULT_SYNC_LIMIT;
     if (limit > sharedPoolLimit) sharedPoolLimit = limit;
     const jobs = jobQueueFor(limit);
 
@@ -579,8 +622,8 @@ export class PerMessageDeflate {
       memLevel,
       chunkSize: recvShared ? SHARED_CHUNK : CONNECTION_CHUNK,
     };
-    this.deflater = new Channel(deflateSpec, sendNoTakeover, sendShared, 0, jobs);
-    this.inflater = new Channel(inflateSpec, recvNoTakeover, recvShared, maxPayload > 0 ? maxPayload : 0, jobs);
+    this.deflater = new Channel(deflateSpec, sendNoTakeover, sendShared, 0, syncLimit, jobs);
+    this.inflater = new Channel(inflateSpec, recvNoTakeover, recvShared, maxPayload > 0 ? maxPayload : 0, syncLimit, jobs);
   }
 
   /**
@@ -590,6 +633,27 @@ export class PerMessageDeflate {
    */
   compress(data: Buffer, callback: CompressCallback): void {
     this.deflater.push(data, callback);
+  }
+
+  /**
+   * Compresses one message now, on the event loop, if it is within `syncLimit` and no earlier
+   * compression is still queued; returns the bytes to send (as {@link compress} would give
+   * them), or null: then use {@link compress}. Nothing happens when it returns null.
+   */
+  compressNow(data: Buffer): Buffer | null {
+    return this.deflater.compressNow(data);
+  }
+
+  /**
+   * Decompresses one message now when its compressed payload is within `syncLimit` and no
+   * earlier message is still inflating, returning it; otherwise returns null and `callback`
+   * gets the result later, as with {@link decompress} (a large inflation begun here carries on
+   * in the thread pool).
+   *
+   * @throws ProtocolError 1009 when the message inflates past maxPayload, 1007 when corrupt.
+   */
+  decompressNow(data: Buffer, callback: DecompressCallback): Buffer | null {
+    return this.inflater.decompressNow(data, callback as (err: Error | null, result?: Buffer) => void);
   }
 
   /**
@@ -625,4 +689,33 @@ export class PerMessageDeflate {
     this.deflater.releaseIfIdle();
     this.inflater.releaseIfIdle();
   }
+}
+
+/**
+ * Compresses one whole message with a context from the process-wide pool, on the event loop, as
+ * a sender without context takeover would (RFC 7692 §7.1.1): the result can go to any peer whose
+ * server-to-client direction has no context takeover and a window of at least `windowBits`
+ * (publish encodes a message once for all such subscribers). Returns the payload with the tail
+ * stripped (§7.2.1).
+ */
+export function compressShared(data: Buffer, windowBits: number, options: PerMessageDeflateOptions): Buffer {
+  const bits = deflateWindowBits(windowBits);
+  const level = options.level ?? DEFAULT_LEVEL;
+  const memLevel = options.memLevel ?? DEFAULT_MEM_LEVEL;
+  const spec: ContextSpec = { kind: "deflate", key: `d:${bits}:${level}:${memLevel}`, windowBits: bits, level, memLevel, chunkSize: SHARED_CHUNK };
+  const ctx = takeShared(spec);
+  if (!canRunSync(ctx.stream)) {
+    returnShared(ctx);
+    return stripTail(zlib.deflateRawSync(data, { windowBits: bits, level, memLevel, finishFlush: zlib.constants.Z_SYNC_FLUSH }));
+  }
+  let result;
+  try {
+    result = runSync(ctx.stream, data, zlib.constants.Z_SYNC_FLUSH, Number.POSITIVE_INFINITY);
+  } catch (err) {
+    ctx.destroy();
+    throw err;
+  }
+  ctx.stream.reset();
+  returnShared(ctx);
+  return stripTail(joinChunks(result));
 }

@@ -92,6 +92,21 @@ interface ContextSpec {
   chunkSize: number;
 }
 
+/** Specs by parameters: a handful per process, shared by every connection that uses them. */
+const specs = new Map<string, ContextSpec>();
+
+function contextSpec(kind: Kind, windowBits: number, level: number, memLevel: number, chunkSize: number): ContextSpec {
+  // The pool key leaves out the chunk size: only shared contexts (one chunk size) are pooled.
+  const key = kind === "deflate" ? `d:${windowBits}:${level}:${memLevel}` : `i:${windowBits}`;
+  const id = `${key}:${chunkSize}`;
+  let spec = specs.get(id);
+  if (spec === undefined) {
+    spec = { kind, key, windowBits, level, memLevel, chunkSize };
+    specs.set(id, spec);
+  }
+  return spec;
+}
+
 /** A zlib stream and the job it is serving. Events of a stream no job owns are dropped. */
 class ZlibContext {
   readonly stream: ZlibStream;
@@ -122,6 +137,16 @@ class ZlibContext {
     this.job = null;
     this.stream.destroy();
   }
+}
+
+/** Where an incoming message and the tail are joined for inflation on the event loop (one per thread). */
+let joinScratch: Buffer | null = null;
+
+/** A buffer of `size` bytes for one synchronous inflation: the shared one when it fits. */
+function inputScratch(size: number): Buffer {
+  if (size > DEFAULT_SYNC_LIMIT + TAIL.length) return Buffer.allocUnsafeSlow(size);
+  joinScratch ??= Buffer.allocUnsafeSlow(DEFAULT_SYNC_LIMIT + TAIL.length);
+  return joinScratch.subarray(0, size);
 }
 
 /** Idle shared contexts by spec key (low-memory mode). */
@@ -229,7 +254,8 @@ class Channel {
   private readonly jobs: JobQueue;
   /** The per-connection context (never set when shared). */
   private ctx: ZlibContext | null = null;
-  private readonly queue = new Fifo<Job>();
+  /** Messages waiting behind the running one (created on first need: most connections never queue). */
+  private queue: Fifo<Job> | null = null;
   private running: Job | null = null;
   private closed = false;
 
@@ -243,7 +269,7 @@ class Channel {
   }
 
   get busy(): boolean {
-    return this.running !== null || this.queue.length > 0;
+    return this.running !== null || (this.queue !== null && this.queue.length > 0);
   }
 
   push(input: Buffer | Buffer[], callback: (err: Error | null, result?: Buffer) => void): void {
@@ -251,12 +277,12 @@ class Channel {
       process.nextTick(callback, this.closedError());
       return;
     }
-    this.queue.push(new Job(this, input, callback));
+    (this.queue ??= new Fifo()).push(new Job(this, input, callback));
     if (this.running === null) this.next();
   }
 
   private next(): void {
-    const job = this.queue.shift();
+    const job = this.queue?.shift();
     if (job === undefined) return;
     this.running = job;
     this.jobs.enqueue(() => this.start(job));
@@ -412,7 +438,8 @@ class Channel {
    * Compresses `data` now, on the event loop, when it is within the sync limit and nothing of
    * this direction is queued (message order, and the context's history, stay those of the
    * calls). Returns null otherwise (then use {@link push}), and on a zlib failure (the async
-   * path will try with a fresh context).
+   * path will try with a fresh context). The result may be a view of a scratch buffer that the
+   * next call overwrites: copy it before then.
    */
   compressNow(data: Buffer): Buffer | null {
     if (this.closed || data.length > this.syncLimit || this.busy) return null;
@@ -420,7 +447,7 @@ class Channel {
     if (ctx === null) return null;
     let result;
     try {
-      result = runSync(ctx.stream, data, zlib.constants.Z_SYNC_FLUSH, Number.POSITIVE_INFINITY);
+      result = runSync(ctx.stream, data, zlib.constants.Z_SYNC_FLUSH, Number.POSITIVE_INFINITY, true);
     } catch {
       this.putBack(ctx, true);
       return null;
@@ -452,7 +479,7 @@ class Channel {
       return null;
     }
     // RFC 7692 §7.2.2: append 0x00 0x00 0xff 0xff to the payload, then inflate.
-    const input = Buffer.allocUnsafe(total + TAIL.length);
+    const input = inputScratch(total + TAIL.length);
     data.copy(input, 0);
     TAIL.copy(input, total);
     const limit = this.maxOutput;
@@ -471,12 +498,12 @@ class Channel {
         throw new ProtocolError(CloseCode.MessageTooBig, `inflated message exceeds maxPayload (${limit} bytes)`);
       }
       // A large output: the rest of the input goes on in the thread pool with this context.
-      const job = new Job(this, input.subarray(result.consumed), callback);
+      const job = new Job(this, Buffer.from(input.subarray(result.consumed)), callback);
       job.continuation = true;
       job.ctx = ctx;
       job.chunks = result.chunks;
       job.size = result.size;
-      this.queue.push(job);
+      (this.queue ??= new Fifo()).push(job);
       this.next();
       return null;
     }
@@ -500,7 +527,7 @@ class Channel {
     if (this.closed) return;
     this.closed = true;
     const running = this.running;
-    const queued = this.queue.drain();
+    const queued = this.queue?.drain() ?? [];
     this.running = null;
     if (running !== null) {
       const ctx = running.ctx;
@@ -606,22 +633,8 @@ export class PerMessageDeflate {
 
     const sendShared = shared && sendNoTakeover;
     const recvShared = shared && recvNoTakeover;
-    const deflateSpec: ContextSpec = {
-      kind: "deflate",
-      key: `d:${sendBits}:${level}:${memLevel}`,
-      windowBits: sendBits,
-      level,
-      memLevel,
-      chunkSize: sendShared ? SHARED_CHUNK : CONNECTION_CHUNK,
-    };
-    const inflateSpec: ContextSpec = {
-      kind: "inflate",
-      key: `i:${recvBits}`,
-      windowBits: recvBits,
-      level,
-      memLevel,
-      chunkSize: recvShared ? SHARED_CHUNK : CONNECTION_CHUNK,
-    };
+    const deflateSpec = contextSpec("deflate", sendBits, level, memLevel, sendShared ? SHARED_CHUNK : CONNECTION_CHUNK);
+    const inflateSpec = contextSpec("inflate", recvBits, 0, 0, recvShared ? SHARED_CHUNK : CONNECTION_CHUNK);
     this.deflater = new Channel(deflateSpec, sendNoTakeover, sendShared, 0, syncLimit, jobs);
     this.inflater = new Channel(inflateSpec, recvNoTakeover, recvShared, maxPayload > 0 ? maxPayload : 0, syncLimit, jobs);
   }
@@ -702,8 +715,7 @@ export function compressShared(data: Buffer, windowBits: number, options: PerMes
   const bits = deflateWindowBits(windowBits);
   const level = options.level ?? DEFAULT_LEVEL;
   const memLevel = options.memLevel ?? DEFAULT_MEM_LEVEL;
-  const spec: ContextSpec = { kind: "deflate", key: `d:${bits}:${level}:${memLevel}`, windowBits: bits, level, memLevel, chunkSize: SHARED_CHUNK };
-  const ctx = takeShared(spec);
+  const ctx = takeShared(contextSpec("deflate", bits, level, memLevel, SHARED_CHUNK));
   if (!canRunSync(ctx.stream)) {
     returnShared(ctx);
     return stripTail(zlib.deflateRawSync(data, { windowBits: bits, level, memLevel, finishFlush: zlib.constants.Z_SYNC_FLUSH }));

@@ -8,7 +8,7 @@ import type { Duplex } from "node:stream";
 import { CloseCode } from "../protocol/close-code.js";
 import { assertCloseFrame, assertControlPayload, Connection, ReadyState, type ConnectionHandler, type ConnectionOptions } from "../protocol/connection.js";
 import { ProtocolError } from "../protocol/errors.js";
-import type { MaskSource } from "../protocol/output-queue.js";
+import { OutputQueue, type MaskSource } from "../protocol/output-queue.js";
 import { isValidUtf8 } from "../protocol/utf8.js";
 import { type Flushable, scheduleFlush } from "./flush.js";
 import { coarseNow, joinWheel, leaveWheel, type WheelMember } from "./timer-wheel.js";
@@ -85,6 +85,8 @@ export interface TransportOptions {
 }
 
 const kTransport = Symbol("wsx.transport");
+/** Payloads below this are copied into the send queue at once (so may live in a scratch buffer). */
+const COPY_LIMIT = OutputQueue.COPY_LIMIT;
 
 /** Connection settings derived from transport settings, shared like them. */
 const derived = new WeakMap<TransportOptions, [plain: ConnectionOptions, rsv1: ConnectionOptions]>();
@@ -497,10 +499,12 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
       const view = typeof data === "string" ? Buffer.from(data) : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       const now = codec.compressNow(view);
       if (now !== null) {
-        if (this.pendingSends === null) this.connection.send(now, isBinary, true);
+        // `now` may be the codec's scratch: send() copies small payloads at once, else copy.
+        if (this.pendingSends === null) this.connection.send(now.length < COPY_LIMIT ? now : Buffer.from(now), isBinary, true);
         else {
+          const copy = Buffer.from(now);
           this.pendingBytes += size;
-          this.pendingSends.push({ ready: true, size, run: () => this.connection.send(now, isBinary, true) });
+          this.pendingSends.push({ ready: true, size, run: () => this.connection.send(copy, isBinary, true) });
         }
         return;
       }

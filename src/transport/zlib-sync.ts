@@ -44,7 +44,10 @@ export type SyncStatus = (typeof SyncStatus)[keyof typeof SyncStatus];
 /** The result of {@link runSync}. */
 export interface SyncResult {
   status: SyncStatus;
-  /** The output, as copies (never views of a shared buffer). */
+  /**
+   * The output, as copies; with `view`, a one-piece output is instead a view of the shared
+   * scratch buffer, valid only until the next {@link runSync}.
+   */
   chunks: Buffer[];
   /** Output bytes. */
   size: number;
@@ -67,10 +70,13 @@ export function canRunSync(stream: DeflateRaw | InflateRaw): boolean {
  * directions, RFC 7692 §7.2.1), synchronously. Stops early once more than `maxOutput` bytes came
  * out (the caller decides: a decompression bomb, or the rest goes to the thread pool).
  * The stream must be idle (no asynchronous write in progress) and {@link canRunSync}.
+ * Output pieces are copied into buffers of their own (not from Node's shared pool, which a
+ * retained piece would pin 8 KiB of); with `view`, an output that fits the scratch buffer in one
+ * piece is not copied (for a caller that copies it at once, e.g. into the send queue).
  *
  * @throws Error zlib's error (corrupt input); the stream is then destroyed and must be dropped.
  */
-export function runSync(stream: DeflateRaw | InflateRaw, input: Buffer, flush: number, maxOutput: number): SyncResult {
+export function runSync(stream: DeflateRaw | InflateRaw, input: Buffer, flush: number, maxOutput: number, view = false): SyncResult {
   const s = stream as unknown as StreamInternals;
   const handle = s._handle!;
   const state = s._writeState!;
@@ -88,14 +94,18 @@ export function runSync(stream: DeflateRaw | InflateRaw, input: Buffer, flush: n
     const availOut = state[0];
     const inLeft = state[1];
     const have = SCRATCH_SIZE - availOut;
+    inOff += availIn - inLeft;
+    availIn = inLeft;
+    if (view && availOut !== 0 && size === 0) {
+      // Done in one piece: hand out the scratch itself.
+      return { status: availIn > 0 ? SyncStatus.Ended : SyncStatus.Done, chunks: have > 0 ? [out.subarray(0, have)] : chunks, size: have, consumed: inOff };
+    }
     if (have > 0) {
-      const chunk = Buffer.allocUnsafe(have);
+      const chunk = Buffer.allocUnsafeSlow(have);
       out.copy(chunk, 0, 0, have);
       chunks.push(chunk);
       size += have;
     }
-    inOff += availIn - inLeft;
-    availIn = inLeft;
     if (availOut !== 0) {
       // Room was left: zlib has nothing more to give for this input.
       return { status: availIn > 0 ? SyncStatus.Ended : SyncStatus.Done, chunks, size, consumed: inOff };

@@ -30,7 +30,7 @@ Options:
   --depth <n>          echo messages in flight per connection (default 4)
   --mem-conns <n>      memory connections (default 1000)
   --impls <list>       wsx,ws,bun (default: wsx,ws and bun when found)
-  --bun <path>         the bun binary (default: $BUN, bench/lib/bun.mjs, or bun on PATH)
+  --bun <path>         the bun binary (default: $BUN, else bench/lib/bun.mjs's findBun, else bun on PATH)
   --wsx-dist <dir>     an extra implementation "wsx-before": another wsx build (e.g. an older
                        commit's dist/), for before/after tables
   --no-pin             do not pin with taskset
@@ -79,10 +79,10 @@ async function findBun() {
   const helper = here('./lib/bun.mjs');
   if (existsSync(helper)) {
     try {
-      const mod = await import(helper);
-      const fn = mod.findBun ?? mod.bunPath ?? mod.default;
-      const found = typeof fn === 'function' ? await fn() : null;
-      if (typeof found === 'string' && found) return found;
+      // { path, version } or { skipped }: installs the pinned Bun on demand into .bench-cache/.
+      const found = await (await import(helper)).findBun();
+      if (found?.path) return found.path;
+      if (found?.skipped) log(`bun: ${found.skipped}`);
     } catch {}
   }
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {

@@ -21,7 +21,8 @@ import { parseArgs } from 'node:util';
 const HELP = `Usage: node bench/deflate.mjs [options]   (npm run bench:deflate -- [options])
 
 Options:
-  --modes <list>       default,takeover,no-takeover,small-window (default: all)
+  --modes <list>       off,default,takeover,no-takeover,client-takeover,small-window
+                       (default: all; off = no compression, the baseline)
   --measures <list>    echo,memory (default: both)
   --rounds <n>         rounds per implementation, alternated (default 3)
   --duration <s>       measured seconds per echo round (default 4)
@@ -39,7 +40,7 @@ Options:
 
 const { values: opt } = parseArgs({
   options: {
-    modes: { type: 'string', default: 'default,takeover,no-takeover,small-window' },
+    modes: { type: 'string', default: 'off,default,takeover,no-takeover,client-takeover,small-window' },
     measures: { type: 'string', default: 'echo,memory' },
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '4' },
@@ -263,7 +264,8 @@ for (const measure of measures) {
     for (const impl of impls) {
       const rs = entry.rounds[impl];
       if (rs.length === 0) continue;
-      const keys = measure === 'echo' ? ['msgsPerSec', 'ratio', 'p99Ms', 'serverCpu'] : ['rssPerConnKiB', 'heapPerConnKiB', 'externalPerConnKiB'];
+      for (const x of rs) if (measure === 'echo') x.perCpu = x.msgsPerSec / x.serverCpu;
+      const keys = measure === 'echo' ? ['msgsPerSec', 'perCpu', 'ratio', 'p99Ms', 'serverCpu'] : ['rssPerConnKiB', 'heapPerConnKiB', 'externalPerConnKiB'];
       entry.median[impl] = Object.fromEntries(keys.map((k) => [k, median(rs.map((x) => x[k]))]));
       entry.median[impl].ext = rs[0].ext;
     }
@@ -280,11 +282,12 @@ if (opt.json) {
     const w = e.median.wsx;
     const cells = [e.measure, e.mode];
     const metric = e.measure === 'echo' ? 'msgsPerSec' : 'rssPerConnKiB';
-    cells.push(w ? `${fmt(w[metric])}${e.measure === 'echo' ? ` (ratio ${fmt(w.ratio, 2)})` : ` (heap ${fmt(w.heapPerConnKiB)})`}` : '-');
+    const cell = (m) => (m ? `${fmt(m[metric])}${e.measure === 'echo' ? ` (${fmt(m.perCpu)}/CPU-s, ratio ${fmt(m.ratio, 2)})` : ` (heap ${fmt(m.heapPerConnKiB)})`}` : '-');
+    cells.push(cell(w));
     for (const o of others) {
       const m = e.median[o];
-      cells.push(m ? `${fmt(m[metric])}${e.measure === 'echo' ? ` (ratio ${fmt(m.ratio, 2)})` : ` (heap ${fmt(m.heapPerConnKiB)})`}` : '-');
-      cells.push(m && w ? `${(w[metric] / m[metric]).toFixed(2)}x` : '-');
+      cells.push(cell(m));
+      cells.push(m && w ? `${(w[metric] / m[metric]).toFixed(2)}x${e.measure === 'echo' ? ` (${(w.perCpu / m.perCpu).toFixed(2)}x/CPU)` : ''}` : '-');
     }
     cells.push(e.failures.join('; '));
     rows.push(cells);
@@ -293,7 +296,7 @@ if (opt.json) {
   const all = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...all.map((r) => String(r[i] ?? '').length)));
   console.log(`\nMachine: ${nCpu} CPUs (${cpus()[0]?.model}), Node ${process.version}; ${pin ? 'server CPU 0, load CPU 1' : 'not pinned'}; median of ${rounds} rounds`);
-  console.log('echo: msgs/s (compression ratio = payload bytes / wire bytes of what the server sent); memory: KiB RSS per connection (heap)\n');
+  console.log('echo: msgs/s (msgs per server CPU-second; compression ratio = payload bytes / wire bytes of what the server sent); memory: KiB RSS per connection (heap)\n');
   for (const r of all) console.log(r.map((c, i) => String(c ?? '').padEnd(widths[i])).join('  '));
 }
 process.exitCode = results.some((e) => e.failures.length > 0) ? 1 : 0;

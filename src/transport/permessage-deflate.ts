@@ -1,47 +1,44 @@
 /**
  * The permessage-deflate codec (RFC 7692 §7.2): compresses outgoing messages and inflates
- * incoming ones for one connection, on zlib's thread pool, with the parameters negotiated by
+ * incoming ones for one connection, with the parameters negotiated by
  * `protocol/extensions/permessage-deflate.ts`.
  *
- * Design (hostile peers, many connections):
- * - zlib contexts are created lazily, on the first message of each direction.
+ * Design (many connections, small messages, hostile peers):
+ * - Two paths, one order. A message up to `syncLimit` bytes (incoming: compressed bytes) whose
+ *   direction has nothing queued is processed at once on the event loop through a kept zlib
+ *   context (`zlib-sync.ts`: ≈6 µs to inflate and ≈16 µs to deflate 1 KiB of JSON, against
+ *   ≈20 µs per thread-pool round trip and ≈16 µs for `deflateRawSync`, which builds and frees a
+ *   whole context per call). Anything else goes through the context's asynchronous stream on
+ *   zlib's thread pool, one job at a time per direction, so results come in call order; an
+ *   inflation begun on the event loop that outgrows 4 × syncLimit hands the rest of its input
+ *   to the thread pool on the same context.
  * - Context takeover (RFC 7692 §7.1.1): a direction without `*_no_context_takeover` keeps one
- *   context per connection across messages; a direction with it resets after every message and,
- *   by default (`sharedContexts`), borrows its context from a small process-wide pool keyed by
- *   its zlib parameters, so idle connections hold no zlib memory at all.
- * - One process-wide queue per `concurrencyLimit` bounds the zlib jobs running at once; each
- *   connection runs its jobs one at a time per direction, so callbacks come in call order.
- * - Inflation is bounded (decompression bombs): output arrives in 16 KiB pieces (64 KiB for
- *   shared contexts, see CONNECTION_CHUNK) from the zlib stream; once the total passes `maxPayload` the stream is destroyed at once (no
- *   further piece is produced) and the message fails with 1009. Peak memory for a bomb is
- *   maxPayload + one chunk + the zlib window, however much it would inflate to.
- *   `zlib.inflateRawSync(…, { maxOutputLength })` was the alternative: it is bounded too, and
- *   faster for small messages (measured ≈180k 2 KB messages/s against ≈30k/s for one chain of
- *   thread-pool round trips), but it blocks the event loop for the whole message (≈25 ms for
- *   16 MiB of JSON), builds a new zlib context per call and cannot keep one between messages
- *   (context takeover), so the stream is used for everything.
+ *   context per connection across messages (created lazily, released when idle where that loses
+ *   nothing); a direction with it (the server's default both ways) borrows a context from a small
+ *   process-wide pool keyed by its zlib parameters and resets it after the message, so
+ *   connections hold no zlib memory at all.
+ * - One process-wide queue per `concurrencyLimit` bounds the thread-pool jobs running at once.
+ * - Inflation is bounded (decompression bombs): on the event loop the output is checked after
+ *   each 64 KiB piece, in the thread pool after each 16 KiB (64 KiB for pooled contexts, see
+ *   CONNECTION_CHUNK); past `maxPayload` zlib is stopped and the message fails with 1009. Peak
+ *   memory for a bomb is maxPayload + one piece + the zlib window, however much it would inflate
+ *   to.
  *
- * Measured memory per connection (Node 20.20, Linux x64, `node --expose-gc`, server side,
- * default level 6 / memLevel 8 / 15-bit windows; 2,000 codecs each compressing one 4 KiB JSON
- * message then inflating one; growth of process.memoryUsage() after gc, divided by 2,000;
- * rss measured with MALLOC_MMAP_THRESHOLD_=16384 so that freed zlib state leaves rss; without it
- * glibc keeps freed memory and the "released" rows stay at the first row's rss):
+ * Measured memory per connection (Node 20, Linux x64, server, 1,000 connections after one ~1 KiB
+ * message each, RSS over the same server without compression; bench/deflate.mjs):
  *
- * | mode                                              | rss        | arrayBuffers | JS heap  |
- * |---------------------------------------------------|------------|--------------|----------|
- * | codec created, never used                         |   ~3 KiB   |    0         | 0.6 KiB  |
- * | context takeover (default), after one message each| ~260 KiB   |   32 KiB     | 3.8 KiB  |
- * |   … then releaseIfIdle() (deflater freed)         |  ~42 KiB   |   16 KiB     | 2.3 KiB  |
- * | no_context_takeover both ways, shared (default)   |  ~6-8 KiB  |    0         | 0.8 KiB  |
- * | no_context_takeover, sharedContexts: false        | ~260 KiB   |   32 KiB     | 3.8 KiB  |
- * |   … then releaseIfIdle()                          |  ~6-8 KiB  |    0         | 0.8 KiB  |
+ * | mode                                                   | RSS per connection |
+ * |--------------------------------------------------------|--------------------|
+ * | no context takeover either way, pooled (the default)   | +~2 KiB            |
+ * | client context takeover only, 10-bit client window     | +~20 KiB           |
+ * | takeover both ways, 10-bit windows, memLevel 4         | +~105 KiB          |
+ * | takeover both ways, 15-bit windows, memLevel 8         | +~245 KiB          |
  *
- * (Shared mode held 2 pooled contexts for all 2,000 connections.) The 260 KiB is zlib's deflate
- * state (window 64 KiB + prev 64 KiB + hash head 64 KiB + pending 64 KiB at windowBits 15,
- * memLevel 8), the inflate window (32 KiB) and state (~7 KiB), and each stream's 16 KiB output
- * buffer, counted as far as pages were touched (a long-lived busy connection approaches
- * ~330 KiB); smaller windows / memLevel shrink the zlib part by powers of two. The few KiB left in
- * the shared mode are allocator and heap slack; the codec object itself is < 1 KiB.
+ * A deflate context costs window (2 × 2^windowBits) + prev (2 × 2^windowBits) + pending
+ * (4 × 2^(memLevel+6)) + a hash table that Node's zlib (Chromium's, with SIMD hashing) keeps at
+ * 2^15 entries × 2 bytes = 64 KiB whatever the memLevel; an inflate context ≈ 7 KiB + 2^windowBits;
+ * a stream also keeps its output piece (16 KiB per connection, 64 KiB pooled), touched only by
+ * the thread-pool path. The codec object itself is < 1 KiB.
  */
 import zlib from "node:zlib";
 import { CloseCode } from "../protocol/close-code.js";

@@ -1,52 +1,51 @@
 /**
  * The permessage-deflate codec (RFC 7692 §7.2): compresses outgoing messages and inflates
- * incoming ones for one connection, on zlib's thread pool, with the parameters negotiated by
+ * incoming ones for one connection, with the parameters negotiated by
  * `protocol/extensions/permessage-deflate.ts`.
  *
- * Design (hostile peers, many connections):
- * - zlib contexts are created lazily, on the first message of each direction.
+ * Design (many connections, small messages, hostile peers):
+ * - Two paths, one order. A message up to `syncLimit` bytes (incoming: compressed bytes) whose
+ *   direction has nothing queued is processed at once on the event loop through a kept zlib
+ *   context (`zlib-sync.ts`: ≈6 µs to inflate and ≈16 µs to deflate 1 KiB of JSON, against
+ *   ≈20 µs per thread-pool round trip and ≈16 µs for `deflateRawSync`, which builds and frees a
+ *   whole context per call). Anything else goes through the context's asynchronous stream on
+ *   zlib's thread pool, one job at a time per direction, so results come in call order; an
+ *   inflation begun on the event loop that outgrows 4 × syncLimit hands the rest of its input
+ *   to the thread pool on the same context.
  * - Context takeover (RFC 7692 §7.1.1): a direction without `*_no_context_takeover` keeps one
- *   context per connection across messages; a direction with it resets after every message and,
- *   by default (`sharedContexts`), borrows its context from a small process-wide pool keyed by
- *   its zlib parameters, so idle connections hold no zlib memory at all.
- * - One process-wide queue per `concurrencyLimit` bounds the zlib jobs running at once; each
- *   connection runs its jobs one at a time per direction, so callbacks come in call order.
- * - Inflation is bounded (decompression bombs): output arrives in 16 KiB pieces (64 KiB for
- *   shared contexts, see CONNECTION_CHUNK) from the zlib stream; once the total passes `maxPayload` the stream is destroyed at once (no
- *   further piece is produced) and the message fails with 1009. Peak memory for a bomb is
- *   maxPayload + one chunk + the zlib window, however much it would inflate to.
- *   `zlib.inflateRawSync(…, { maxOutputLength })` was the alternative: it is bounded too, and
- *   faster for small messages (measured ≈180k 2 KB messages/s against ≈30k/s for one chain of
- *   thread-pool round trips), but it blocks the event loop for the whole message (≈25 ms for
- *   16 MiB of JSON), builds a new zlib context per call and cannot keep one between messages
- *   (context takeover), so the stream is used for everything.
+ *   context per connection across messages (created lazily, released when idle where that loses
+ *   nothing); a direction with it (the server's default both ways) borrows a context from a small
+ *   process-wide pool keyed by its zlib parameters and resets it after the message, so
+ *   connections hold no zlib memory at all.
+ * - One process-wide queue per `concurrencyLimit` bounds the thread-pool jobs running at once.
+ * - Inflation is bounded (decompression bombs): on the event loop the output is checked after
+ *   each 64 KiB piece, in the thread pool after each 16 KiB (64 KiB for pooled contexts, see
+ *   CONNECTION_CHUNK); past `maxPayload` zlib is stopped and the message fails with 1009. Peak
+ *   memory for a bomb is maxPayload + one piece + the zlib window, however much it would inflate
+ *   to.
  *
- * Measured memory per connection (Node 20.20, Linux x64, `node --expose-gc`, server side,
- * default level 6 / memLevel 8 / 15-bit windows; 2,000 codecs each compressing one 4 KiB JSON
- * message then inflating one; growth of process.memoryUsage() after gc, divided by 2,000;
- * rss measured with MALLOC_MMAP_THRESHOLD_=16384 so that freed zlib state leaves rss; without it
- * glibc keeps freed memory and the "released" rows stay at the first row's rss):
+ * Measured memory per connection (Node 20, Linux x64, server, 1,000 connections after one ~1 KiB
+ * message each, RSS over the same server without compression; bench/deflate.mjs):
  *
- * | mode                                              | rss        | arrayBuffers | JS heap  |
- * |---------------------------------------------------|------------|--------------|----------|
- * | codec created, never used                         |   ~3 KiB   |    0         | 0.6 KiB  |
- * | context takeover (default), after one message each| ~260 KiB   |   32 KiB     | 3.8 KiB  |
- * |   … then releaseIfIdle() (deflater freed)         |  ~42 KiB   |   16 KiB     | 2.3 KiB  |
- * | no_context_takeover both ways, shared (default)   |  ~6-8 KiB  |    0         | 0.8 KiB  |
- * | no_context_takeover, sharedContexts: false        | ~260 KiB   |   32 KiB     | 3.8 KiB  |
- * |   … then releaseIfIdle()                          |  ~6-8 KiB  |    0         | 0.8 KiB  |
+ * | mode                                                   | RSS per connection |
+ * |--------------------------------------------------------|--------------------|
+ * | no context takeover either way, pooled (the default)   | +~2 KiB            |
+ * | client context takeover only, 10-bit client window     | +~20 KiB           |
+ * | takeover both ways, 10-bit windows, memLevel 4         | +~105 KiB          |
+ * | takeover both ways, 15-bit windows, memLevel 8         | +~245 KiB          |
  *
- * (Shared mode held 2 pooled contexts for all 2,000 connections.) The 260 KiB is zlib's deflate
- * state (window 64 KiB + prev 64 KiB + hash head 64 KiB + pending 64 KiB at windowBits 15,
- * memLevel 8), the inflate window (32 KiB) and state (~7 KiB), and each stream's 16 KiB output
- * buffer, counted as far as pages were touched (a long-lived busy connection approaches
- * ~330 KiB); smaller windows / memLevel shrink the zlib part by powers of two. The few KiB left in
- * the shared mode are allocator and heap slack; the codec object itself is < 1 KiB.
+ * A deflate context costs window (2 × 2^windowBits) + prev (2 × 2^windowBits) + pending
+ * (4 × 2^(memLevel+6)) + a hash table that Node's zlib (Chromium's, with SIMD hashing) keeps at
+ * 2^15 entries × 2 bytes = 64 KiB whatever the memLevel; an inflate context ≈ 7 KiB + 2^windowBits;
+ * a stream also keeps its output piece (16 KiB per connection, 64 KiB pooled), touched only by
+ * the thread-pool path. The codec object itself is < 1 KiB.
  */
 import zlib from "node:zlib";
 import { CloseCode } from "../protocol/close-code.js";
 import { ProtocolError } from "../protocol/errors.js";
 import type { DeflateParams, PerMessageDeflateOptions } from "../protocol/extensions/permessage-deflate.js";
+import { Fifo, JobQueue, jobQueueFor } from "./zlib-jobs.js";
+import { canRunSync, joinChunks, runSync, SyncStatus } from "./zlib-sync.js";
 
 /** RFC 7692 §7.2.1: the empty stored block a sync flush ends with, stripped on send, appended on receive (§7.2.2). */
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -57,6 +56,10 @@ const DEFAULT_THRESHOLD = 1024;
 const DEFAULT_LEVEL = zlib.constants.Z_DEFAULT_COMPRESSION; // 6
 const DEFAULT_MEM_LEVEL = 8;
 const DEFAULT_CONCURRENCY = 10;
+/** Messages up to this many bytes (compressed size when inflating) are processed on the event loop. */
+const DEFAULT_SYNC_LIMIT = 64 * 1024;
+/** An inflation on the event loop hands the rest to the thread pool past this many times the sync limit of output. */
+const SYNC_OUTPUT_FACTOR = 4;
 /**
  * Output piece size of a zlib stream, also the granularity of the 1009 check. Each piece is one
  * thread-pool round trip, and the stream keeps one piece-sized buffer for its whole life.
@@ -72,90 +75,6 @@ type ZlibStream = zlib.DeflateRaw | zlib.InflateRaw;
 type CompressCallback = (err: Error | null, result?: Buffer) => void;
 type DecompressCallback = (err: ProtocolError | null, result?: Buffer) => void;
 
-// ---- process-wide job queue ------------------------------------------------------------------
-
-/** A FIFO with O(1) push and shift (Array#shift is O(n) on long queues). */
-class Fifo<T> {
-  private items: Array<T | undefined> = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  /** Empties the queue, returning what it held. */
-  drain(): T[] {
-    const rest = this.items.slice(this.head) as T[];
-    this.items = [];
-    this.head = 0;
-    return rest;
-  }
-}
-
-/** At most `limit` zlib jobs at once; the rest wait in FIFO order. */
-class JobQueue {
-  private running = 0;
-  private readonly waiting = new Fifo<() => void>();
-  private pumping = false;
-  private readonly limit: number;
-
-  constructor(limit: number) {
-    this.limit = limit;
-  }
-
-  /** Runs `start` when a slot is free (maybe now); it must end with exactly one {@link release}. */
-  enqueue(start: () => void): void {
-    this.waiting.push(start);
-    this.pump();
-  }
-
-  release(): void {
-    this.running--;
-    this.pump();
-  }
-
-  /** Iterative, so jobs that give their slot back synchronously cannot grow the stack. */
-  private pump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    while (this.running < this.limit && this.waiting.length > 0) {
-      const start = this.waiting.shift()!;
-      this.running++;
-      start();
-    }
-    this.pumping = false;
-  }
-}
-
-const jobQueues = new Map<number, JobQueue>();
-
-function jobQueueFor(limit: number): JobQueue {
-  let queue = jobQueues.get(limit);
-  if (queue === undefined) {
-    queue = new JobQueue(limit);
-    jobQueues.set(limit, queue);
-  }
-  return queue;
-}
-
 // ---- zlib contexts ---------------------------------------------------------------------------
 
 type Kind = "deflate" | "inflate";
@@ -168,6 +87,21 @@ interface ContextSpec {
   level: number;
   memLevel: number;
   chunkSize: number;
+}
+
+/** Specs by parameters: a handful per process, shared by every connection that uses them. */
+const specs = new Map<string, ContextSpec>();
+
+function contextSpec(kind: Kind, windowBits: number, level: number, memLevel: number, chunkSize: number): ContextSpec {
+  // The pool key leaves out the chunk size: only shared contexts (one chunk size) are pooled.
+  const key = kind === "deflate" ? `d:${windowBits}:${level}:${memLevel}` : `i:${windowBits}`;
+  const id = `${key}:${chunkSize}`;
+  let spec = specs.get(id);
+  if (spec === undefined) {
+    spec = { kind, key, windowBits, level, memLevel, chunkSize };
+    specs.set(id, spec);
+  }
+  return spec;
 }
 
 /** A zlib stream and the job it is serving. Events of a stream no job owns are dropped. */
@@ -200,6 +134,16 @@ class ZlibContext {
     this.job = null;
     this.stream.destroy();
   }
+}
+
+/** Where an incoming message and the tail are joined for inflation on the event loop (one per thread). */
+let joinScratch: Buffer | null = null;
+
+/** A buffer of `size` bytes for one synchronous inflation: the shared one when it fits. */
+function inputScratch(size: number): Buffer {
+  if (size > DEFAULT_SYNC_LIMIT + TAIL.length) return Buffer.allocUnsafeSlow(size);
+  joinScratch ??= Buffer.allocUnsafeSlow(DEFAULT_SYNC_LIMIT + TAIL.length);
+  return joinScratch.subarray(0, size);
 }
 
 /** Idle shared contexts by spec key (low-memory mode). */
@@ -258,6 +202,11 @@ class Job {
   /** Holds a slot of the process-wide queue. */
   holdsSlot = false;
   done = false;
+  /**
+   * The rest of a message begun on the event loop ({@link Channel.decompressNow}): `ctx` is
+   * already set and holds its state, `input` goes to zlib as it is (the tail included).
+   */
+  continuation = false;
 
   constructor(channel: Channel, input: Buffer | Buffer[], callback: (err: Error | null, result?: Buffer) => void) {
     this.channel = channel;
@@ -297,23 +246,27 @@ class Channel {
   readonly shared: boolean;
   /** Largest output of one message (inflate: maxPayload; deflate: 0 = none). */
   readonly maxOutput: number;
+  /** Largest input processed on the event loop (0: never). */
+  readonly syncLimit: number;
   private readonly jobs: JobQueue;
   /** The per-connection context (never set when shared). */
   private ctx: ZlibContext | null = null;
-  private readonly queue = new Fifo<Job>();
+  /** Messages waiting behind the running one (created on first need: most connections never queue). */
+  private queue: Fifo<Job> | null = null;
   private running: Job | null = null;
   private closed = false;
 
-  constructor(spec: ContextSpec, resetEachMessage: boolean, shared: boolean, maxOutput: number, jobs: JobQueue) {
+  constructor(spec: ContextSpec, resetEachMessage: boolean, shared: boolean, maxOutput: number, syncLimit: number, jobs: JobQueue) {
     this.spec = spec;
     this.resetEachMessage = resetEachMessage;
     this.shared = shared;
     this.maxOutput = maxOutput;
+    this.syncLimit = syncLimit;
     this.jobs = jobs;
   }
 
   get busy(): boolean {
-    return this.running !== null || this.queue.length > 0;
+    return this.running !== null || (this.queue !== null && this.queue.length > 0);
   }
 
   push(input: Buffer | Buffer[], callback: (err: Error | null, result?: Buffer) => void): void {
@@ -321,12 +274,12 @@ class Channel {
       process.nextTick(callback, this.closedError());
       return;
     }
-    this.queue.push(new Job(this, input, callback));
+    (this.queue ??= new Fifo()).push(new Job(this, input, callback));
     if (this.running === null) this.next();
   }
 
   private next(): void {
-    const job = this.queue.shift();
+    const job = this.queue?.shift();
     if (job === undefined) return;
     this.running = job;
     this.jobs.enqueue(() => this.start(job));
@@ -340,6 +293,17 @@ class Channel {
       return;
     }
     job.holdsSlot = true;
+    if (job.continuation) {
+      const ctx = job.ctx!;
+      ctx.job = job;
+      const data = job.input as Buffer;
+      job.bytesBefore = ctx.stream.bytesWritten;
+      job.inputLength = data.length;
+      ctx.stream.write(data, () => {
+        if (ctx.job === job) job.onWritten();
+      });
+      return;
+    }
     const parts = this.spec.kind === "inflate" ? (Array.isArray(job.input) ? job.input : [job.input]) : null;
     let total = 0;
     if (parts !== null) for (const part of parts) total += part.length;
@@ -443,6 +407,108 @@ class Channel {
     }
   }
 
+  // ---- on the event loop ----------------------------------------------------------------
+
+  /** The context for a message run now: borrowed from the pool, or this connection's own. */
+  private contextNow(): ZlibContext | null {
+    const ctx = this.shared ? takeShared(this.spec) : (this.ctx ??= new ZlibContext(this.spec));
+    if (canRunSync(ctx.stream)) return ctx;
+    this.putBack(ctx, false);
+    return null;
+  }
+
+  /** After a message run now: reset and pool, reset, keep, or (state unknown) destroy. */
+  private putBack(ctx: ZlibContext, discard: boolean): void {
+    if (discard) {
+      ctx.destroy();
+      if (this.ctx === ctx) this.ctx = null;
+    } else if (this.shared) {
+      ctx.stream.reset();
+      returnShared(ctx);
+    } else if (this.resetEachMessage) {
+      // RFC 7692 §7.1.1: no context takeover, the next message starts from an empty window.
+      ctx.stream.reset();
+    }
+  }
+
+  /**
+   * Compresses `data` now, on the event loop, when it is within the sync limit and nothing of
+   * this direction is queued (message order, and the context's history, stay those of the
+   * calls). Returns null otherwise (then use {@link push}), and on a zlib failure (the async
+   * path will try with a fresh context). The result may be a view of a scratch buffer that the
+   * next call overwrites: copy it before then.
+   */
+  compressNow(data: Buffer): Buffer | null {
+    if (this.closed || data.length > this.syncLimit || this.busy) return null;
+    const ctx = this.contextNow();
+    if (ctx === null) return null;
+    let result;
+    try {
+      result = runSync(ctx.stream, data, zlib.constants.Z_SYNC_FLUSH, Number.POSITIVE_INFINITY, true);
+    } catch {
+      this.putBack(ctx, true);
+      return null;
+    }
+    this.putBack(ctx, false);
+    return stripTail(joinChunks(result));
+  }
+
+  /**
+   * Inflates one message now when its compressed size is within the sync limit and nothing of
+   * this direction is queued; returns it, or null when the message went to the thread pool
+   * (`callback` then gets it). An inflation that outgrows SYNC_OUTPUT_FACTOR × the sync limit
+   * carries on in the thread pool from where it stopped (same context), so the event loop is
+   * never held for long.
+   *
+   * @throws ProtocolError 1009 past maxPayload, 1007 for a corrupt stream.
+   */
+  decompressNow(data: Buffer, callback: (err: Error | null, result?: Buffer) => void): Buffer | null {
+    const total = data.length;
+    if (this.closed || total > this.syncLimit || this.busy) {
+      this.push(data, callback);
+      return null;
+    }
+    // An empty compressed payload is an empty message (see start()).
+    if (total === 0) return Buffer.alloc(0);
+    const ctx = this.contextNow();
+    if (ctx === null) {
+      this.push(data, callback);
+      return null;
+    }
+    // RFC 7692 §7.2.2: append 0x00 0x00 0xff 0xff to the payload, then inflate.
+    const input = inputScratch(total + TAIL.length);
+    data.copy(input, 0);
+    TAIL.copy(input, total);
+    const limit = this.maxOutput;
+    const handOff = this.syncLimit * SYNC_OUTPUT_FACTOR;
+    let result;
+    try {
+      result = runSync(ctx.stream, input, zlib.constants.Z_SYNC_FLUSH, limit > 0 && limit < handOff ? limit : handOff);
+    } catch (err) {
+      this.putBack(ctx, true);
+      throw this.mapError(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (result.status === SyncStatus.OverLimit) {
+      if (limit > 0 && result.size > limit) {
+        // Decompression bomb: stop at once (RFC 6455 §7.4.1, 1009).
+        this.putBack(ctx, true);
+        throw new ProtocolError(CloseCode.MessageTooBig, `inflated message exceeds maxPayload (${limit} bytes)`);
+      }
+      // A large output: the rest of the input goes on in the thread pool with this context.
+      const job = new Job(this, Buffer.from(input.subarray(result.consumed)), callback);
+      job.continuation = true;
+      job.ctx = ctx;
+      job.chunks = result.chunks;
+      job.size = result.size;
+      (this.queue ??= new Fifo()).push(job);
+      this.next();
+      return null;
+    }
+    // RFC 7692 §7.2.3.4: after a block with BFINAL the context cannot take another message.
+    this.putBack(ctx, result.status === SyncStatus.Ended);
+    return joinChunks(result);
+  }
+
   /** Drops the per-connection context if nothing is queued and dropping it loses nothing. */
   releaseIfIdle(): void {
     if (this.busy || this.ctx === null) return;
@@ -458,7 +524,7 @@ class Channel {
     if (this.closed) return;
     this.closed = true;
     const running = this.running;
-    const queued = this.queue.drain();
+    const queued = this.queue?.drain() ?? [];
     this.running = null;
     if (running !== null) {
       const ctx = running.ctx;
@@ -552,6 +618,7 @@ export class PerMessageDeflate {
     const memLevel = options.memLevel ?? DEFAULT_MEM_LEVEL;
     const limit = options.concurrencyLimit ?? DEFAULT_CONCURRENCY;
     const shared = options.sharedContexts !== false;
+    const syncLimit = options.syncLimit ?? DEFAULT_SYNC_LIMIT;
     if (limit > sharedPoolLimit) sharedPoolLimit = limit;
     const jobs = jobQueueFor(limit);
 
@@ -563,24 +630,10 @@ export class PerMessageDeflate {
 
     const sendShared = shared && sendNoTakeover;
     const recvShared = shared && recvNoTakeover;
-    const deflateSpec: ContextSpec = {
-      kind: "deflate",
-      key: `d:${sendBits}:${level}:${memLevel}`,
-      windowBits: sendBits,
-      level,
-      memLevel,
-      chunkSize: sendShared ? SHARED_CHUNK : CONNECTION_CHUNK,
-    };
-    const inflateSpec: ContextSpec = {
-      kind: "inflate",
-      key: `i:${recvBits}`,
-      windowBits: recvBits,
-      level,
-      memLevel,
-      chunkSize: recvShared ? SHARED_CHUNK : CONNECTION_CHUNK,
-    };
-    this.deflater = new Channel(deflateSpec, sendNoTakeover, sendShared, 0, jobs);
-    this.inflater = new Channel(inflateSpec, recvNoTakeover, recvShared, maxPayload > 0 ? maxPayload : 0, jobs);
+    const deflateSpec = contextSpec("deflate", sendBits, level, memLevel, sendShared ? SHARED_CHUNK : CONNECTION_CHUNK);
+    const inflateSpec = contextSpec("inflate", recvBits, 0, 0, recvShared ? SHARED_CHUNK : CONNECTION_CHUNK);
+    this.deflater = new Channel(deflateSpec, sendNoTakeover, sendShared, 0, syncLimit, jobs);
+    this.inflater = new Channel(inflateSpec, recvNoTakeover, recvShared, maxPayload > 0 ? maxPayload : 0, syncLimit, jobs);
   }
 
   /**
@@ -590,6 +643,27 @@ export class PerMessageDeflate {
    */
   compress(data: Buffer, callback: CompressCallback): void {
     this.deflater.push(data, callback);
+  }
+
+  /**
+   * Compresses one message now, on the event loop, if it is within `syncLimit` and no earlier
+   * compression is still queued; returns the bytes to send (as {@link compress} would give
+   * them), or null: then use {@link compress}. Nothing happens when it returns null.
+   */
+  compressNow(data: Buffer): Buffer | null {
+    return this.deflater.compressNow(data);
+  }
+
+  /**
+   * Decompresses one message now when its compressed payload is within `syncLimit` and no
+   * earlier message is still inflating, returning it; otherwise returns null and `callback`
+   * gets the result later, as with {@link decompress} (a large inflation begun here carries on
+   * in the thread pool).
+   *
+   * @throws ProtocolError 1009 when the message inflates past maxPayload, 1007 when corrupt.
+   */
+  decompressNow(data: Buffer, callback: DecompressCallback): Buffer | null {
+    return this.inflater.decompressNow(data, callback as (err: Error | null, result?: Buffer) => void);
   }
 
   /**
@@ -625,4 +699,32 @@ export class PerMessageDeflate {
     this.deflater.releaseIfIdle();
     this.inflater.releaseIfIdle();
   }
+}
+
+/**
+ * Compresses one whole message with a context from the process-wide pool, on the event loop, as
+ * a sender without context takeover would (RFC 7692 §7.1.1): the result can go to any peer whose
+ * server-to-client direction has no context takeover and a window of at least `windowBits`
+ * (publish encodes a message once for all such subscribers). Returns the payload with the tail
+ * stripped (§7.2.1).
+ */
+export function compressShared(data: Buffer, windowBits: number, options: PerMessageDeflateOptions): Buffer {
+  const bits = deflateWindowBits(windowBits);
+  const level = options.level ?? DEFAULT_LEVEL;
+  const memLevel = options.memLevel ?? DEFAULT_MEM_LEVEL;
+  const ctx = takeShared(contextSpec("deflate", bits, level, memLevel, SHARED_CHUNK));
+  if (!canRunSync(ctx.stream)) {
+    returnShared(ctx);
+    return stripTail(zlib.deflateRawSync(data, { windowBits: bits, level, memLevel, finishFlush: zlib.constants.Z_SYNC_FLUSH }));
+  }
+  let result;
+  try {
+    result = runSync(ctx.stream, data, zlib.constants.Z_SYNC_FLUSH, Number.POSITIVE_INFINITY);
+  } catch (err) {
+    ctx.destroy();
+    throw err;
+  }
+  ctx.stream.reset();
+  returnShared(ctx);
+  return stripTail(joinChunks(result));
 }

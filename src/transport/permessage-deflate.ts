@@ -561,6 +561,9 @@ class Channel {
 
   /** @internal zlib errors: a corrupt incoming stream is the peer's fault (1007). */
   mapError(err: Error): Error {
+    // zlib's error holds its handle (and the input) through the stack's frames until the stack
+    // is read: read it, so a kept error does not keep the message (as ProtocolError does).
+    void err.stack;
     if (this.spec.kind === "inflate") return new ProtocolError(CloseCode.InvalidFramePayloadData, `invalid compressed data: ${err.message}`);
     return err;
   }

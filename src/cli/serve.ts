@@ -57,6 +57,14 @@ const STATIC: Record<string, [file: string, type: string]> = {
   "/connection.js": ["connection.js", "text/javascript; charset=utf-8"],
   "/chat.css": ["chat.css", "text/css; charset=utf-8"],
 };
+/**
+ * The browser module of the reconnecting client and the topic client: the library's own
+ * compiled files (src/client/reconnect/, written browser-safe), served as they are, so the
+ * page and Node run one implementation. Only these files: node.js imports Node.
+ */
+const RECONNECT_DIR = fileURLToPath(new URL("../client/reconnect/", import.meta.url));
+const RECONNECT_FILES = new Set(["browser.js", "backoff.js", "events.js", "offset.js", "reconnecting-websocket.js", "topic-client.js"]);
+const RECONNECT_PREFIX = "/wsx/reconnect/";
 
 /** Reads a file named by an option; an unreadable file is a usage error. */
 function readOption(name: string, file: string): Buffer {
@@ -180,6 +188,12 @@ export async function serve(argv: string[]): Promise<number> {
     if (file !== undefined && (req.method === "GET" || req.method === "HEAD")) {
       res.writeHead(200, { "Content-Type": file[1], ...PAGE_HEADERS });
       res.end(req.method === "HEAD" ? undefined : readFileSync(PUBLIC + file[0]));
+      return;
+    }
+    const module = path.startsWith(RECONNECT_PREFIX) ? path.slice(RECONNECT_PREFIX.length) : "";
+    if (RECONNECT_FILES.has(module) && (req.method === "GET" || req.method === "HEAD")) {
+      res.writeHead(200, { "Content-Type": "text/javascript; charset=utf-8", ...PAGE_HEADERS });
+      res.end(req.method === "HEAD" ? undefined : readFileSync(RECONNECT_DIR + module));
       return;
     }
     if (path === "/chat" || path === "/echo") {

@@ -38,3 +38,8 @@ export { formatPrometheus, PROMETHEUS_CONTENT_TYPE, type LabelledStats, type Pro
 export { CloseCode, type CloseCodeValue } from "./protocol/close-code.js";
 export { HandshakeError, ProtocolError } from "./protocol/errors.js";
 export { ReadyState, type ReadyStateValue } from "./protocol/connection.js";
+export { MemoryHistory, type MemoryHistoryOptions } from "./server/memory-history.js";
+export { HistoryUnavailableError, type HistoryEntry, type HistoryFeed, type HistoryRead, type HistoryStore, type ReadPosition } from "./server/history.js";
+export { formatOffset, parseOffset, type Offset, type OffsetParts } from "./server/offset.js";
+export { TOPICS_PROTOCOL } from "./server/topics-protocol.js";
+export type { DurableSelector, SseOptions, SubscribeOptions, TopicAction, TopicsOptions, UnrecoverableEvent, UnrecoverableReason } from "./server/topics-options.js";

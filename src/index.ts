@@ -60,3 +60,8 @@ export {
   type CloseInfo,
 } from "./client/reconnect/events.js";
 export { BACKOFF_DEFAULTS, backoffDelay, type BackoffOptions } from "./client/reconnect/backoff.js";
+export { MemoryHistory, type MemoryHistoryOptions } from "./server/memory-history.js";
+export { HistoryUnavailableError, type HistoryEntry, type HistoryFeed, type HistoryRead, type HistoryStore, type ReadPosition } from "./server/history.js";
+export { formatOffset, parseOffset, type Offset, type OffsetParts } from "./server/offset.js";
+export { TOPICS_PROTOCOL } from "./server/topics-protocol.js";
+export type { DurableSelector, SseOptions, SubscribeOptions, TopicAction, TopicsOptions, UnrecoverableEvent, UnrecoverableReason } from "./server/topics-options.js";

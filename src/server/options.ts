@@ -8,6 +8,7 @@ import { SHARED_DEFAULTS } from "../protocol/limits.js";
 import type { PubSubAdapter } from "./adapter.js";
 import type { MessageStream } from "./message-stream.js";
 import type { ServerWebSocket } from "./server-websocket.js";
+import type { TopicsOptions } from "./topics-options.js";
 
 /** What the `upgrade` hook learns about a handshake before it is accepted. */
 export interface UpgradeInfo {
@@ -113,6 +114,11 @@ export interface WebSocketServerOptions<T = undefined> extends ServerHandlers<T>
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Pub/sub adapter for scale-out across processes (e.g. `RedisAdapter`). Default: in-memory only. */
   adapter?: PubSubAdapter;
+  /**
+   * Durable topics (history, offsets, resume), the wsx.topics.v1 subprotocol and the SSE
+   * endpoint; see docs/TOPICS.md. Default: off (topics are ephemeral, at-most-once).
+   */
+  topics?: TopicsOptions<T>;
 }
 
 /** Options with defaults applied. */

@@ -19,6 +19,9 @@ import { SendStatus } from "./send-status.js";
 import { snapshot, StatsCounters, type HandshakeRejection, type ServerStats } from "./stats.js";
 import { ServerWebSocket, toPayload, type WebSocketData } from "./server-websocket.js";
 import { TopicRegistry } from "./topics.js";
+import { DurableTopics } from "./durable-topics.js";
+import type { Offset } from "./offset.js";
+import { msgFrame, TOPICS_PROTOCOL, TopicsProtocol } from "./topics-protocol.js";
 
 /** Upgrade listeners shared per HTTP server, so several wsx servers can split it by path. */
 const attached = new WeakMap<HttpServer, Array<WebSocketServer<any>>>();
@@ -87,6 +90,10 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   readonly handlers: ServerHandlers<T>;
   /** @internal */
   readonly topics = new TopicRegistry<T>();
+  /** @internal durable topics (server option `topics`), or null */
+  readonly durable: DurableTopics | null = null;
+  /** @internal the wsx.topics.v1 frame handler, or null */
+  readonly topicsProtocol: TopicsProtocol | null = null;
   /** Messages dropped because a connection was over `maxBackpressure` (sends and publishes). */
   droppedMessages = 0;
   /** @internal counters behind {@link WebSocketServer.stats} */
@@ -125,6 +132,14 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     if (this.adapter !== null) {
       this.topics.setAdapter(this.adapter);
       this.adapter.attach((topic, data, isBinary) => this.deliverLocal(topic, data, isBinary, undefined));
+    }
+    if (options.topics !== undefined) {
+      const durable = new DurableTopics(options.topics);
+      durable.onError = (error) => {
+        if (this.listenerCount("error") > 0) this.emit("error", error);
+      };
+      (this as { durable: DurableTopics | null }).durable = durable;
+      (this as { topicsProtocol: TopicsProtocol | null }).topicsProtocol = new TopicsProtocol(durable, options.topics, (topic, json) => void this.publish(topic, json, false));
     }
     const modes = Number(options.port !== undefined) + Number(options.server !== undefined) + Number(options.noServer === true);
     if (modes !== 1) throw new TypeError("exactly one of `port`, `server` or `noServer` must be given");
@@ -280,6 +295,13 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   }
 
   private selectProtocol(offered: string[], req: IncomingMessage): string {
+    const chosen = this.selectUserProtocol(offered, req);
+    // With topics on, a client offering wsx.topics.v1 gets it unless the app chose another.
+    if (chosen === "" && this.durable !== null && offered.includes(TOPICS_PROTOCOL)) return TOPICS_PROTOCOL;
+    return chosen;
+  }
+
+  private selectUserProtocol(offered: string[], req: IncomingMessage): string {
     const p = this.userOptions.protocols;
     if (p === undefined || offered.length === 0) return "";
     if (typeof p === "function") {
@@ -296,6 +318,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     const transport = new Transport(socket, NO_OWNER, this.transportOptions, negotiated?.codec ?? null);
     const ws = new ServerWebSocket<T>(this, transport, data, protocol, negotiated?.response ?? "");
     transport.owner = ws;
+    if (protocol === TOPICS_PROTOCOL && this.topicsProtocol !== null) ws.topicsV1 = true;
     if (negotiated !== null && negotiated.params.serverNoContextTakeover) ws.publishWindowBits = negotiated.params.serverMaxWindowBits;
     socket.removeListener("error", swallow);
     const s = socket as Duplex & { setNoDelay?: (v: boolean) => void; setTimeout?: (ms: number) => void };
@@ -322,6 +345,10 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     this.clients.delete(ws);
     this.counters.socketClosed(ws.transport.socket, ws.extensions !== "");
     this.topics.unsubscribeAll(ws);
+    if (ws.durableSubs !== null) {
+      for (const sub of ws.durableSubs.values()) this.durable!.unsubscribe(sub);
+      ws.durableSubs = null;
+    }
     if (this.closing !== null && this.clients.size === 0) this.emit("drained");
   }
 
@@ -333,6 +360,19 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
    * of local deliveries queued.
    */
   publish(topic: string, data: WebSocketData, isBinary?: boolean, compress = true, sender?: ServerWebSocket<T>): number {
+    if (this.durable !== null && this.durable.isDurable(topic)) {
+      // A durable topic: stored, then delivered in history order (see publishDurable).
+      const text = typeof data === "string" ? data : Buffer.from(toPayload(data) as Uint8Array).toString();
+      let json: string;
+      try {
+        JSON.parse(text);
+        json = text;
+      } catch {
+        json = JSON.stringify(text);
+      }
+      this.durable.publishJson(topic, json).catch((error: unknown) => this.durable!.onError(error));
+      return 0;
+    }
     const payload = toPayload(data);
     const binary = isBinary ?? typeof payload !== "string";
     const bytes = typeof payload === "string" ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
@@ -341,6 +381,17 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     // The adapter may send later: give it bytes the caller cannot change under it.
     if (this.adapter !== null) this.adapter.publish(topic, typeof payload === "string" ? bytes : Buffer.from(bytes), binary);
     return n;
+  }
+
+  /**
+   * Publishes `data` (any JSON value) on a durable topic: appended to the history (in memory,
+   * or Redis Streams with `RedisHistory`), then delivered to every subscriber on every node in
+   * history order. Resolves with its offset; rejects (a `HistoryUnavailableError` with Redis)
+   * when it could not be stored. Needs the `topics` option and a topic it makes durable.
+   */
+  publishDurable(topic: string, data: unknown): Promise<Offset> {
+    if (this.durable === null || !this.durable.isDurable(topic)) return Promise.reject(new TypeError(`"${topic}" is not a durable topic (server option topics.durable)`));
+    return this.durable.publish(topic, data);
   }
 
   /** @internal delivers a message to local subscribers, encoding the frame once */
@@ -353,6 +404,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     const limit = this.options.maxBackpressure;
     let n = 0;
     let deflated = 0;
+    let v1: PublishFrames | null = null;
     for (const ws of subs) {
       if (ws === sender) continue;
       const t = ws.transport;
@@ -360,7 +412,13 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
         ws.overLimit();
         continue;
       }
-      const frame = ws.publishWindowBits === 0 ? frames.plainFrame() : frames.compressedFrame(ws.publishWindowBits);
+      let f = frames;
+      if (ws.topicsV1) {
+        // wsx.topics.v1 subscribers get a `msg` frame around the text (binary is not carried).
+        if (isBinary) continue;
+        f = v1 ??= new PublishFrames(Buffer.from(msgFrame(topic, null, asJson(bytes.toString()))), false, compress ? (this.deflate?.options ?? null) : null);
+      }
+      const frame = ws.publishWindowBits === 0 ? f.plainFrame() : f.compressedFrame(ws.publishWindowBits);
       if (t.sendRaw(frame)) {
         n++;
         if (ws.extensions !== "") deflated++;
@@ -376,7 +434,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
 
   /** Number of local subscribers of `topic`. */
   subscriberCount(topic: string): number {
-    return this.topics.count(topic);
+    return this.topics.count(topic) + (this.durable?.count(topic) ?? 0);
   }
 
   // ---- stats ----------------------------------------------------------------------------
@@ -426,8 +484,19 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       if (this.ownServer && server !== null) server.closeAllConnections?.();
       await serverClosed;
       if (this.adapter !== null) await this.adapter.close();
+      if (this.durable !== null) await this.durable.close();
     })();
     return this.closing;
+  }
+}
+
+/** `text` if it is JSON, else `text` as a JSON string. */
+function asJson(text: string): string {
+  try {
+    JSON.parse(text);
+    return text;
+  } catch {
+    return JSON.stringify(text);
   }
 }
 

@@ -110,7 +110,7 @@ const connection = openConnection(url, {
       line((mine ? "me" : "") + (history ? " history" : ""), [["time", time(msg.ts)], ["who", msg.name], ["", msg.text]]);
       if (mine && unconfirmed[0] === msg.text) unconfirmed.shift();
     } else if (msg.type === "unrecoverable") {
-      if (joined && msg.room === joined.room) system("some messages of #" + msg.room + " from while you were away are no longer kept and cannot be shown", "system warn gap");
+      if (joined && msg.room === joined.room) system("some messages of #" + msg.room + " from while you were away are no longer kept and cannot be shown", "system gap");
     } else if (msg.type === "presence") {
       if (joined && msg.room === joined.room) system(msg.name + (msg.action === "join" ? " joined" : " left"));
     } else if (msg.type === "members") {

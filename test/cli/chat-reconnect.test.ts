@@ -1,0 +1,121 @@
+// The chat page's reconnecting client in Chromium: a room's history on join; a page whose
+// TCP connection is cut (through a proxy only it uses) comes back and shows what was said
+// while it was away, exactly once; after a server restart (a new history) it says plainly
+// that what it missed cannot be shown. Also: `wsx serve` serves the browser module.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Page } from "playwright-core";
+import { launchChromium } from "../helpers/chromium.js";
+import { componentOrSkip } from "../helpers/components.js";
+import { startTcpProxy } from "../helpers/tcp-proxy.js";
+import { serve } from "./wsx.js";
+
+/** The page's `document`, typed just enough (this project compiles without the DOM types). */
+type PageDocument = { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> };
+
+/** Waits until some chat line's text (the message itself) equals `text`. */
+async function waitMessage(page: Page, text: string): Promise<void> {
+  // A function, not a string: the page's CSP forbids eval (script-src 'self').
+  await page.waitForFunction(
+    (text) => {
+      const doc = (globalThis as unknown as { document: PageDocument }).document;
+      return Array.from(doc.querySelectorAll("#log li span:last-child")).some((s) => s.textContent === text);
+    },
+    text,
+    { timeout: 15_000 },
+  );
+}
+
+/** The texts of the chat messages shown, in order (system lines excluded). */
+const messages = (page: Page): Promise<string[]> => page.locator("#log li:has(.who) span:last-child").allTextContents();
+
+async function join(page: Page, name: string, room: string): Promise<void> {
+  await page.waitForSelector("#status.online", { timeout: 15_000 });
+  await page.fill("#name", name);
+  await page.fill("#room", room);
+  await page.click("#join button");
+  await page.waitForSelector("#text:not([disabled])", { timeout: 15_000 });
+}
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.fill("#text", text);
+  await page.press("#text", "Enter");
+  await waitMessage(page, text);
+}
+
+test("wsx serve serves the browser module: the browser-safe files only, as JavaScript, importing nothing from Node", async (t) => {
+  const served = await serve(t, ["--quiet"]);
+  for (const file of ["browser.js", "reconnecting-websocket.js", "topic-client.js", "backoff.js", "offset.js", "events.js"]) {
+    const res = await fetch(`http://${served.host}/wsx/reconnect/${file}`);
+    assert.equal(res.status, 200, file);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/javascript/);
+    const body = await res.text();
+    assert.doesNotMatch(body, /from "node:|require\(|process\.|Buffer\./, `${file} is browser-safe`);
+  }
+  for (const path of ["node.js", "node.d.ts", "../websocket.js", "%2e%2e/websocket.js", "browser.d.ts"]) {
+    assert.equal((await fetch(`http://${served.host}/wsx/reconnect/${path}`)).status, 404, path);
+  }
+});
+
+test("chat: history on join; a page cut off comes back and shows what was said meanwhile exactly once; after a restart, a notice that the gap cannot be filled", async (t) => {
+  if (!(await componentOrSkip(t, "chromium"))) return;
+  let served = await serve(t, ["--quiet"]);
+  const port = Number(served.host.split(":")[1]);
+  // Bob's page goes through this proxy: cutting it cuts bob alone.
+  const proxy = await startTcpProxy(t, port);
+  const browser = await launchChromium({ t });
+  const context = await browser.newContext();
+  const alice = await context.newPage();
+  const bob = await context.newPage();
+  await alice.goto(`http://${served.host}/`);
+  await join(alice, "alice", "r1");
+  await say(alice, "history one");
+  await say(alice, "history two");
+
+  // Joining shows the room's recent messages, marked as history.
+  await bob.goto(`http://${proxy.host}/`);
+  await join(bob, "bob", "r1");
+  await waitMessage(bob, "history two");
+  assert.deepEqual(await messages(bob), ["history one", "history two"]);
+  assert.equal(await bob.locator("#log li.history").count(), 2);
+
+  // Bob's connection is reset and kept down while alice speaks.
+  proxy.block();
+  proxy.cut();
+  await bob.waitForSelector("#status.offline", { timeout: 15_000 });
+  for (const text of ["while away 1", "while away 2", "while away 3"]) await say(alice, text);
+  proxy.unblock();
+  await bob.waitForSelector("#status.online", { timeout: 20_000 });
+  await waitMessage(bob, "while away 3");
+  await say(alice, "live again");
+  await waitMessage(bob, "live again");
+  assert.deepEqual(await messages(bob), ["history one", "history two", "while away 1", "while away 2", "while away 3", "live again"]);
+  const bobLog = await bob.locator("#log li").allTextContents();
+  assert.equal(bobLog.filter((l) => /connection lost; reconnecting/.test(l)).length, 1);
+  assert.equal(bobLog.filter((l) => /back online; rejoining #r1/.test(l)).length, 1);
+  assert.equal(await bob.locator("#log li.gap").count(), 0, "nothing was lost");
+  await say(bob, "bob is back");
+  await waitMessage(alice, "bob is back");
+  assert.equal((await messages(alice)).filter((m) => m === "bob is back").length, 1);
+
+  // A restart loses the in-memory history (a new epoch): the page cannot be given what it
+  // missed, and says so once; then it goes on live.
+  proxy.block();
+  proxy.cut();
+  await bob.waitForSelector("#status.offline", { timeout: 15_000 });
+  assert.equal((await served.child.kill("SIGTERM")).code, 0);
+  served = await serve(t, ["--port", String(port), "--quiet"]);
+  await alice.waitForSelector("#status.online", { timeout: 20_000 });
+  await alice.waitForSelector("#text:not([disabled])", { timeout: 15_000 });
+  await say(alice, "said after the restart");
+  proxy.unblock();
+  await bob.waitForSelector("#log li.gap", { timeout: 20_000 });
+  assert.match((await bob.locator("#log li.gap").textContent()) ?? "", /cannot be shown/);
+  await say(alice, "and live");
+  await waitMessage(bob, "and live");
+  assert.equal(await bob.locator("#log li.gap").count(), 1);
+  const after = await messages(bob);
+  assert.deepEqual(after.slice(0, 6), ["history one", "history two", "while away 1", "while away 2", "while away 3", "live again"]);
+  assert.equal(after.filter((m) => m === "and live").length, 1);
+  await context.close();
+});

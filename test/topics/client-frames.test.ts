@@ -23,13 +23,13 @@ function harness(maxPendingPublishes?: number) {
   return { socket, topics, fakes, sent, reply, reconnect };
 }
 
-test("subscriptions made offline are sent on open, before publishes queued offline; resume uses from, or last for an empty topic", () => {
+test("subscriptions made offline are sent on open, before publishes queued offline; resume uses from, or last for an empty topic", async () => {
   const h = harness();
   const seen: unknown[] = [];
   h.topics.subscribe("a", { last: 5 }, (d) => seen.push(d));
   h.topics.subscribe("b", {}, () => {});
   h.topics.subscribe("c", { from: "e1-9" }, () => {});
-  void h.topics.publish("a", { x: 1 });
+  const pub = h.topics.publish("a", { x: 1 });
   h.fakes.last().open("wsx.topics.v1");
   assert.deepEqual(h.sent(), [
     { op: "sub", topic: "a", last: 5 },
@@ -41,6 +41,7 @@ test("subscriptions made offline are sent on open, before publishes queued offli
   h.reply({ op: "subscribed", topic: "a", offset: "e1-4" });
   h.reply({ op: "subscribed", topic: "b", offset: null });
   h.reconnect();
+  await assert.rejects(pub, (err: TopicClientError) => err.code === "disconnected", "its connection was lost before the ack");
   assert.deepEqual(h.sent(), [
     { op: "sub", topic: "a", from: "e1-4" },
     { op: "sub", topic: "b", last: 77 }, // empty when subscribed: what came meanwhile is all new

@@ -47,6 +47,11 @@ export interface ReconnectingWebSocketOptions extends BackoffOptions {
    * {@link isRetryableClose} for the default.
    */
   shouldReconnect?: (close: CloseInfo) => boolean;
+  /**
+   * In a browser, try at once when the page's `online` event says the network is back,
+   * instead of waiting out the backoff. Default true (no effect where there is no such event).
+   */
+  retryOnNetworkOnline?: boolean;
   /** `binaryType` set on every connection. Default: the WebSocket's own. */
   binaryType?: string;
   /** Makes each connection. Default: `new globalThis.WebSocket(url, protocols)`. */
@@ -168,6 +173,8 @@ export class ReconnectingWebSocket extends EventTarget {
   #offlineReported = false;
   #queue: unknown[] = [];
   #queuedBytes = 0;
+  /** Removes the listener of the page's `online` event, if one was added. */
+  #unlisten: (() => void) | null = null;
 
   /**
    * Connects to `url` at once. `protocols` are offered on every connection. Throws a
@@ -193,6 +200,17 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#now = options.now ?? Date.now;
     // The first attempt throws what a bad URL throws; later ones count as failures.
     this.#connect(true);
+    const page = globalThis as unknown as { addEventListener?: (t: string, f: () => void) => void; removeEventListener(t: string, f: () => void): void };
+    if (options.retryOnNetworkOnline !== false && typeof page.addEventListener === "function") {
+      // The network is back (window `online`): waiting out a long backoff would only delay.
+      const retryNow = (): void => {
+        if (this.#state !== "waiting") return;
+        this.#clearTimer();
+        this.#connect(false);
+      };
+      page.addEventListener("online", retryNow);
+      this.#unlisten = () => page.removeEventListener("online", retryNow);
+    }
   }
 
   /** The URL every connection goes to. */
@@ -366,6 +384,8 @@ export class ReconnectingWebSocket extends EventTarget {
   #finish(info: CloseInfo): void {
     this.#state = "closed";
     this.#socket = null;
+    this.#unlisten?.();
+    this.#unlisten = null;
     this.dispatchEvent(new ReconnectingCloseEvent(info));
   }
 

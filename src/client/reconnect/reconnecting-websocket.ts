@@ -270,7 +270,8 @@ export class ReconnectingWebSocket extends EventTarget {
   /**
    * Stops for good: closes the current connection with `code` / `reason` (checked as
    * `WebSocket.close` checks them), cancels any pending attempt, drops the offline queue,
-   * and fires `close` once. No timer is left behind.
+   * and fires `close` once: after the connection's closing handshake, or at once (during
+   * this call, with `code` or 1000) when no connection is open. No timer is left behind.
    */
   close(code?: number, reason?: string): void {
     if (this.#state === "closing" || this.#state === "closed") return;

@@ -119,3 +119,57 @@ test("chat: history on join; a page cut off comes back and shows what was said m
   assert.equal(after.filter((m) => m === "and live").length, 1);
   await context.close();
 });
+
+/** What the topic-client test page keeps on `globalThis`. */
+type TopicProbe = { texts: string[]; events: string[]; publishError: string };
+
+test("the browser topic client reads a chat room over wsx.topics.v1 and resumes it after a cut, with no gap and no duplicate", async (t) => {
+  if (!(await componentOrSkip(t, "chromium"))) return;
+  const served = await serve(t, ["--quiet"]);
+  const proxy = await startTcpProxy(t, Number(served.host.split(":")[1]));
+  const browser = await launchChromium({ t });
+  const context = await browser.newContext();
+  const alice = await context.newPage();
+  await alice.goto(`http://${served.host}/`);
+  await join(alice, "alice", "r2");
+  await say(alice, "before 1");
+  await say(alice, "before 2");
+
+  const reader = await context.newPage();
+  await reader.goto(`http://${proxy.host}/`);
+  const snapshot = (): Promise<TopicProbe> => reader.evaluate(() => (globalThis as unknown as { probe: TopicProbe }).probe);
+  await reader.evaluate(async (url) => {
+    const m = (await import("/wsx/reconnect/browser.js" as string)) as {
+      ReconnectingWebSocket: new (url: string, p: string, o: object) => EventTarget;
+      TopicClient: new (s: EventTarget) => EventTarget & {
+        subscribe(topic: string, o: object, f: (data: { text: string }) => void): { ready: Promise<void> };
+        publish(topic: string, data: unknown): Promise<unknown>;
+      };
+      TOPICS_PROTOCOL: string;
+    };
+    const p: TopicProbe = { texts: [], events: [], publishError: "" };
+    (globalThis as unknown as { probe: TopicProbe }).probe = p;
+    const socket = new m.ReconnectingWebSocket(url, m.TOPICS_PROTOCOL, { initialDelay: 50 });
+    const topics = new m.TopicClient(socket);
+    for (const type of ["online", "offline"]) socket.addEventListener(type, () => p.events.push(type));
+    for (const type of ["resumed", "unrecoverable"]) topics.addEventListener(type, () => p.events.push(type));
+    await topics.subscribe("room:r2", { last: 10 }, (data) => p.texts.push(data.text)).ready;
+    // The chat server lets topic clients read rooms, not write them.
+    await topics.publish("room:r2", { text: "forged" }).catch((err: { code: string }) => (p.publishError = err.code));
+  }, `ws://${proxy.host}/chat`);
+  assert.deepEqual((await snapshot()).texts, ["before 1", "before 2"]);
+  assert.equal((await snapshot()).publishError, "forbidden");
+
+  proxy.block();
+  proxy.cut();
+  await reader.waitForFunction(() => (globalThis as unknown as { probe: TopicProbe }).probe.events.includes("offline"), undefined, { timeout: 15_000 });
+  for (const text of ["away 1", "away 2", "away 3"]) await say(alice, text);
+  proxy.unblock();
+  await reader.waitForFunction(() => (globalThis as unknown as { probe: TopicProbe }).probe.events.includes("resumed"), undefined, { timeout: 20_000 });
+  await say(alice, "live");
+  await reader.waitForFunction(() => (globalThis as unknown as { probe: TopicProbe }).probe.texts.includes("live"), undefined, { timeout: 15_000 });
+  const end = await snapshot();
+  assert.deepEqual(end.texts, ["before 1", "before 2", "away 1", "away 2", "away 3", "live"]);
+  assert.deepEqual(end.events, ["online", "offline", "online", "resumed"]);
+  await context.close();
+});

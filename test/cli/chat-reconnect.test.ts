@@ -94,6 +94,7 @@ test("chat: history on join; a page cut off comes back and shows what was said m
   assert.equal(bobLog.filter((l) => /connection lost; reconnecting/.test(l)).length, 1);
   assert.equal(bobLog.filter((l) => /back online; rejoining #r1/.test(l)).length, 1);
   assert.equal(await bob.locator("#log li.gap").count(), 0, "nothing was lost");
+  assert.equal(await bob.locator("#log li.history").count(), 2, "what was missed is not shown as old history");
   await say(bob, "bob is back");
   await waitMessage(alice, "bob is back");
   assert.equal((await messages(alice)).filter((m) => m === "bob is back").length, 1);

@@ -20,12 +20,15 @@ let throttledUntil = 0;
  * came after it (`from`), and a replay that repeats what is shown is dropped.
  */
 const lastOffset = new Map();
-/** When we last asked to join (ms): messages older than that are the room's history. */
+/**
+ * When we last joined afresh (ms): older messages are the room's history, shown dimmed. A
+ * rejoin from an offset replays what we missed, which is not history to us: 0 then.
+ */
 let joinSentAt = 0;
 
 function sendJoin(room, name) {
   const from = lastOffset.get(room);
-  joinSentAt = Date.now();
+  joinSentAt = from === undefined ? Date.now() : 0;
   return connection.send(from === undefined ? { type: "join", room, name } : { type: "join", room, name, from });
 }
 

@@ -50,6 +50,17 @@ test("subscriptions made offline are sent on open, before publishes queued offli
   assert.deepEqual(seen, [4]);
 });
 
+test("subscribe checks its arguments: a malformed from or last is a TypeError, not a silent live-only subscription", () => {
+  const h = harness();
+  assert.throws(() => h.topics.subscribe("a", { from: "nope" }, () => {}), TypeError);
+  assert.throws(() => h.topics.subscribe("a", { from: "e1-0" }, () => {}), TypeError);
+  assert.throws(() => h.topics.subscribe("a", { last: -1 }, () => {}), TypeError);
+  assert.throws(() => h.topics.subscribe("a", { last: 1.5 }, () => {}), TypeError);
+  assert.throws(() => h.topics.subscribe("", {}, () => {}), TypeError);
+  h.topics.subscribe("a", { from: "e1-1" }, () => {});
+  h.socket.close();
+});
+
 test("unsubscribe sends unsub only when connected, and the topic is not resumed", () => {
   const h = harness();
   const sub = h.topics.subscribe("a", {}, () => {});

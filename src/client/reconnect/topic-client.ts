@@ -132,6 +132,8 @@ export class TopicClient extends EventTarget {
     if (typeof topic !== "string" || topic === "") throw new TypeError("topic must be a non-empty string");
     if (this.#topics.has(topic)) throw new Error(`already subscribed to "${topic}"`);
     if (this.#socket.readyState >= 2) throw new ReconnectError("closed", "the topic client's socket is closed");
+    if (options.from !== undefined && parseOffset(options.from) === null) throw new TypeError(`from: not an offset "<epoch>-<seq>": ${String(options.from)}`);
+    if (options.last !== undefined && !(Number.isSafeInteger(options.last) && options.last >= 0)) throw new TypeError("last: a non-negative integer");
     let settle!: (err?: Error) => void;
     const ready = new Promise<void>((resolve, reject) => {
       settle = (err) => (err === undefined ? resolve() : reject(err));
@@ -141,7 +143,7 @@ export class TopicClient extends EventTarget {
       topic,
       handler: onMessage,
       request: { ...options },
-      last: options.from !== undefined && parseOffset(options.from) !== null ? options.from : null,
+      last: options.from ?? null,
       confirmed: false,
       pending: false,
       replayed: 0,

@@ -11,14 +11,18 @@ import { parseArgs } from "node:util";
 import type { PubSubAdapter } from "../server/adapter.js";
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "../server/prometheus.js";
 import { WebSocketServer } from "../server/server.js";
-import { CHAT_LIMITS, chatHandlers, newChatMember, type ChatMember } from "./chat.js";
+import type { HistoryStore } from "../server/history.js";
+import { MemoryHistory } from "../server/memory-history.js";
+import { CHAT_LIMITS, chatHandlers, chatTopics, newChatMember, type ChatMember } from "./chat.js";
 import { createLogger } from "./log.js";
 import { intOption, UsageError } from "./usage.js";
 
 export const SERVE_HELP = `Usage: wsx serve [options]
 
-Serves a chat demo at /, chat rooms over WebSocket at /chat, an echo endpoint at /echo
-(text and binary), a health check at /health and Prometheus metrics at /metrics. Prints
+Serves a chat demo at /, chat rooms over WebSocket at /chat (also wsx.topics.v1: rooms
+are durable topics room:<name>), their messages as Server-Sent Events at
+/events?topic=room:<name>, an echo endpoint at /echo (text and binary), a health check at
+/health and Prometheus metrics at /metrics. Prints
 the URL to open, then logs one line per connection, close and error on stderr.
 SIGINT/SIGTERM: refuse new WebSocket connections (503) and answer /health with 503 while
 every connection is closed with 1001, then stop listening and exit.
@@ -28,8 +32,8 @@ Options:
   --host <addr>       address to listen on (default 127.0.0.1)
   --tls-cert <file>   PEM certificate: serve https/wss (with --tls-key)
   --tls-key <file>    PEM private key
-  --redis <url>       share pub/sub through Redis (default: in-memory); needs the
-                      redis package (npm install redis)
+  --redis <url>       share pub/sub and room history (Redis Streams) through Redis
+                      (default: in memory); needs the redis package (npm install redis)
   --compress          negotiate permessage-deflate
   --max-payload <n>   largest incoming message in bytes (default 16777216)
   --origin <origin>   allow only this Origin (repeatable; default: any)
@@ -107,6 +111,8 @@ export async function serve(argv: string[]): Promise<number> {
   const log = createLogger({ quiet: values.quiet, json: values.log === "json" });
 
   let adapter: PubSubAdapter | undefined;
+  // Room history: in memory, or in Redis Streams with --redis (shared by every node).
+  let history: HistoryStore = new MemoryHistory({ maxCount: 1000 });
   if (values.redis !== undefined) {
     // Loaded only when asked for: `redis` is an optional peer dependency. Without it there
     // is no scale-out, which is not what was asked for: refuse to start.
@@ -116,12 +122,16 @@ export async function serve(argv: string[]): Promise<number> {
       throw new Error('--redis needs the "redis" package, which is not installed here: npm install redis');
     }
     const modulePath = new URL("../redis/index.js", import.meta.url).href;
-    const { RedisAdapter } = (await import(modulePath)) as {
+    const { RedisAdapter, RedisHistory } = (await import(modulePath)) as {
       RedisAdapter: new (o: { url: string }) => PubSubAdapter & { on(e: "error", f: (err: Error) => void): void };
+      RedisHistory: new (o: { url: string; maxCount: number }) => HistoryStore & { on(e: "error", f: (err: Error) => void): void };
     };
     const redis = new RedisAdapter({ url: values.redis });
     redis.on("error", (err: Error) => log.error("redis", { message: err.message }));
     adapter = redis;
+    const streams = new RedisHistory({ url: values.redis, maxCount: 1000 });
+    streams.on("error", (err: Error) => log.error("redis-history", { message: err.message }));
+    history = streams;
   }
 
   const tls = values["tls-cert"] !== undefined;
@@ -146,6 +156,8 @@ export async function serve(argv: string[]): Promise<number> {
     // Chat frames are small JSON objects; the echo endpoint keeps --max-payload.
     maxPayload: Math.min(maxPayload, CHAT_LIMITS.frame),
     upgrade: () => newChatMember(),
+    // Rooms are durable topics; wsx.topics.v1 clients may read them here, SSE at /events.
+    topics: chatTopics(history, "/events"),
     open: (ws) => log.info("open", { path: "/chat", remote: ws.remoteAddress }),
     message: chatOnly.message,
     close: (ws, code, reason) => {
@@ -184,6 +196,7 @@ export async function serve(argv: string[]): Promise<number> {
       res.end(req.method === "HEAD" ? undefined : text);
       return;
     }
+    if (chat.handleSse(req, res)) return;
     const file = STATIC[path];
     if (file !== undefined && (req.method === "GET" || req.method === "HEAD")) {
       res.writeHead(200, { "Content-Type": file[1], ...PAGE_HEADERS });

@@ -51,7 +51,7 @@ export class Subscription {
 /** One topic's local subscribers and its watch on the store. */
 interface Feed {
   readonly subs: Set<Subscription>;
-  readonly ready: Promise<void>;
+  ready: Promise<void>;
 }
 
 /** Resolved limits of durable topics. */
@@ -111,8 +111,11 @@ export class DurableTopics implements HistoryFeed {
   subscribe(topic: string, sink: TopicSink, from: OffsetParts | null, lastN: number): Subscription {
     let feed = this.feeds.get(topic);
     if (feed === undefined) {
-      const ready = this.history.watch(topic);
-      feed = { subs: new Set(), ready };
+      const created: Feed = { subs: new Set(), ready: this.history.watch(topic) };
+      // A failed watch fails the subscriptions waiting on it ("unavailable"); later ones try
+      // to read again (the store keeps the watch and resumes it when it can).
+      created.ready.catch(() => (created.ready = Promise.resolve()));
+      feed = created;
       this.feeds.set(topic, feed);
     }
     const sub = new Subscription(topic, sink, from, Math.min(Math.max(0, lastN), this.limits.maxLast));

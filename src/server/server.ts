@@ -22,6 +22,7 @@ import { TopicRegistry } from "./topics.js";
 import { DurableTopics } from "./durable-topics.js";
 import type { Offset } from "./offset.js";
 import { msgFrame, TOPICS_PROTOCOL, TopicsProtocol } from "./topics-protocol.js";
+import { SseEndpoint } from "./sse.js";
 
 /** Upgrade listeners shared per HTTP server, so several wsx servers can split it by path. */
 const attached = new WeakMap<HttpServer, Array<WebSocketServer<any>>>();
@@ -94,6 +95,8 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   readonly durable: DurableTopics | null = null;
   /** @internal the wsx.topics.v1 frame handler, or null */
   readonly topicsProtocol: TopicsProtocol | null = null;
+  /** @internal the SSE endpoint (option `topics.sse`), or null */
+  readonly sse: SseEndpoint | null = null;
   /** Messages dropped because a connection was over `maxBackpressure` (sends and publishes). */
   droppedMessages = 0;
   /** @internal counters behind {@link WebSocketServer.stats} */
@@ -140,6 +143,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       };
       (this as { durable: DurableTopics | null }).durable = durable;
       (this as { topicsProtocol: TopicsProtocol | null }).topicsProtocol = new TopicsProtocol(durable, options.topics, (topic, json) => void this.publish(topic, json, false));
+      if (options.topics.sse !== undefined) (this as { sse: SseEndpoint | null }).sse = new SseEndpoint(durable, options.topics.sse, options.topics);
     }
     const modes = Number(options.port !== undefined) + Number(options.server !== undefined) + Number(options.noServer === true);
     if (modes !== 1) throw new TypeError("exactly one of `port`, `server` or `noServer` must be given");
@@ -152,7 +156,10 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       // Node checks header/request timeouts on an interval (30 s by default): make it a
       // fraction of the handshake timeout so slow handshakes are dropped near their deadline.
       const checkEvery = Math.max(100, Math.min(1000, Math.floor(this.options.handshakeTimeout / 4)));
-      const server = (options.server as HttpServer | undefined) ?? createServer({ connectionsCheckingInterval: checkEvery, maxHeaderSize: this.options.maxHeaderBytes }, onOwnServerRequest);
+      const onRequest = (req: IncomingMessage, res: import("node:http").ServerResponse): void => {
+        if (!this.handleSse(req, res)) onOwnServerRequest(req, res);
+      };
+      const server = (options.server as HttpServer | undefined) ?? createServer({ connectionsCheckingInterval: checkEvery, maxHeaderSize: this.options.maxHeaderBytes }, onRequest);
       this.httpServer = server;
       this.ownServer = options.server === undefined;
       let list = attached.get(server);
@@ -196,6 +203,24 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   get port(): number {
     const a = this.address();
     return a !== null && typeof a === "object" ? a.port : 0;
+  }
+
+  /**
+   * Serves `req` as a Server-Sent Events stream of durable topics if it is for the
+   * `topics.sse.path` (docs/TOPICS.md); returns false, touching nothing, otherwise. A server
+   * that creates its own HTTP server calls it itself; with `server`, call it from your request
+   * handler.
+   */
+  handleSse(req: IncomingMessage, res: import("node:http").ServerResponse): boolean {
+    if (this.sse === null) return false;
+    if (this.closing !== null) {
+      const path = (req.url ?? "/").split("?")[0];
+      if (path !== this.userOptions.topics?.sse?.path) return false;
+      res.writeHead(503, { "Content-Type": "text/plain", "Retry-After": "1" });
+      res.end("server is shutting down\n");
+      return true;
+    }
+    return this.sse.handle(req, res);
   }
 
   /** Whether this server handles `req` (path match). */
@@ -365,8 +390,8 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       const text = typeof data === "string" ? data : Buffer.from(toPayload(data) as Uint8Array).toString();
       let json: string;
       try {
-        JSON.parse(text);
-        json = text;
+        // Re-serialized: stored JSON has no raw line breaks (SSE data lines, custom formats).
+        json = JSON.stringify(JSON.parse(text));
       } catch {
         json = JSON.stringify(text);
       }
@@ -472,6 +497,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
           }
         }
       }
+      this.sse?.close();
       const serverClosed =
         this.ownServer && server !== null && server.listening
           ? new Promise<void>((resolve) => server.close(() => resolve()))

@@ -1,5 +1,5 @@
 // The chat page's reconnecting client in Chromium: a room's history on join; a page whose
-// TCP connection is cut (through a proxy only it uses) comes back and shows what was said
+// TCP connection is cut (through a relay only it uses) comes back and shows what was said
 // while it was away, exactly once; after a server restart (a new history) it says plainly
 // that what it missed cannot be shown. Also: `wsx serve` serves the browser module.
 import assert from "node:assert/strict";
@@ -7,7 +7,7 @@ import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { launchChromium } from "../helpers/chromium.js";
 import { componentOrSkip } from "../helpers/components.js";
-import { startTcpProxy } from "../helpers/tcp-proxy.js";
+import { startRelay } from "../helpers/relay.js";
 import { serve } from "./wsx.js";
 
 /** The page's `document`, typed just enough (this project compiles without the DOM types). */
@@ -61,8 +61,8 @@ test("chat: history on join; a page cut off comes back and shows what was said m
   if (!(await componentOrSkip(t, "chromium"))) return;
   let served = await serve(t, ["--quiet"]);
   const port = Number(served.host.split(":")[1]);
-  // Bob's page goes through this proxy: cutting it cuts bob alone.
-  const proxy = await startTcpProxy(t, port);
+  // Bob's page goes through this relay: cutting it cuts bob alone.
+  const relay = await startRelay(port, t);
   const browser = await launchChromium({ t });
   const context = await browser.newContext();
   const alice = await context.newPage();
@@ -73,18 +73,18 @@ test("chat: history on join; a page cut off comes back and shows what was said m
   await say(alice, "history two");
 
   // Joining shows the room's recent messages, marked as history.
-  await bob.goto(`http://${proxy.host}/`);
+  await bob.goto(`http://127.0.0.1:${relay.port}/`);
   await join(bob, "bob", "r1");
   await waitMessage(bob, "history two");
   assert.deepEqual(await messages(bob), ["history one", "history two"]);
   assert.equal(await bob.locator("#log li.history").count(), 2);
 
   // Bob's connection is reset and kept down while alice speaks.
-  proxy.block();
-  proxy.cut();
+  relay.hold();
+  relay.cut();
   await bob.waitForSelector("#status.offline", { timeout: 15_000 });
   for (const text of ["while away 1", "while away 2", "while away 3"]) await say(alice, text);
-  proxy.unblock();
+  relay.release();
   await bob.waitForSelector("#status.online", { timeout: 20_000 });
   await waitMessage(bob, "while away 3");
   await say(alice, "live again");
@@ -101,15 +101,15 @@ test("chat: history on join; a page cut off comes back and shows what was said m
 
   // A restart loses the in-memory history (a new epoch): the page cannot be given what it
   // missed, and says so once; then it goes on live.
-  proxy.block();
-  proxy.cut();
+  relay.hold();
+  relay.cut();
   await bob.waitForSelector("#status.offline", { timeout: 15_000 });
   assert.equal((await served.child.kill("SIGTERM")).code, 0);
   served = await serve(t, ["--port", String(port), "--quiet"]);
   await alice.waitForSelector("#status.online", { timeout: 20_000 });
   await alice.waitForSelector("#text:not([disabled])", { timeout: 15_000 });
   await say(alice, "said after the restart");
-  proxy.unblock();
+  relay.release();
   await bob.waitForSelector("#log li.gap", { timeout: 20_000 });
   assert.match((await bob.locator("#log li.gap").textContent()) ?? "", /cannot be shown/);
   await say(alice, "and live");
@@ -127,7 +127,7 @@ type TopicProbe = { texts: string[]; events: string[]; publishError: string };
 test("the browser topic client reads a chat room over wsx.topics.v1 and resumes it after a cut, with no gap and no duplicate", async (t) => {
   if (!(await componentOrSkip(t, "chromium"))) return;
   const served = await serve(t, ["--quiet"]);
-  const proxy = await startTcpProxy(t, Number(served.host.split(":")[1]));
+  const relay = await startRelay(Number(served.host.split(":")[1]), t);
   const browser = await launchChromium({ t });
   const context = await browser.newContext();
   const alice = await context.newPage();
@@ -137,7 +137,7 @@ test("the browser topic client reads a chat room over wsx.topics.v1 and resumes 
   await say(alice, "before 2");
 
   const reader = await context.newPage();
-  await reader.goto(`http://${proxy.host}/`);
+  await reader.goto(`http://127.0.0.1:${relay.port}/`);
   const snapshot = (): Promise<TopicProbe> => reader.evaluate(() => (globalThis as unknown as { probe: TopicProbe }).probe);
   await reader.evaluate(async (url) => {
     const m = (await import("/wsx/reconnect/browser.js" as string)) as {
@@ -157,15 +157,15 @@ test("the browser topic client reads a chat room over wsx.topics.v1 and resumes 
     await topics.subscribe("room:r2", { last: 10 }, (data) => p.texts.push(data.text)).ready;
     // The chat server lets topic clients read rooms, not write them.
     await topics.publish("room:r2", { text: "forged" }).catch((err: { code: string }) => (p.publishError = err.code));
-  }, `ws://${proxy.host}/chat`);
+  }, `ws://127.0.0.1:${relay.port}/chat`);
   assert.deepEqual((await snapshot()).texts, ["before 1", "before 2"]);
   assert.equal((await snapshot()).publishError, "forbidden");
 
-  proxy.block();
-  proxy.cut();
+  relay.hold();
+  relay.cut();
   await reader.waitForFunction(() => (globalThis as unknown as { probe: TopicProbe }).probe.events.includes("offline"), undefined, { timeout: 15_000 });
   for (const text of ["away 1", "away 2", "away 3"]) await say(alice, text);
-  proxy.unblock();
+  relay.release();
   await reader.waitForFunction(() => (globalThis as unknown as { probe: TopicProbe }).probe.events.includes("resumed"), undefined, { timeout: 20_000 });
   await say(alice, "live");
   await reader.waitForFunction(() => (globalThis as unknown as { probe: TopicProbe }).probe.texts.includes("live"), undefined, { timeout: 15_000 });

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { launchChromium } from "../helpers/chromium.js";
 import { componentOrSkip } from "../helpers/components.js";
-import { startTcpProxy } from "../helpers/tcp-proxy.js";
+import { startRelay } from "../helpers/relay.js";
 import { serve } from "../cli/wsx.js";
 
 /** What the test page keeps on `globalThis`. */
@@ -14,11 +14,11 @@ type Probe = { events: string[]; echoes: string[]; rws: { send(d: string): boole
 test("browser module in Chromium: reconnects through a cut, sends queued offline, retries at once when the network comes back", async (t) => {
   if (!(await componentOrSkip(t, "chromium"))) return;
   const served = await serve(t, ["--quiet"]);
-  const proxy = await startTcpProxy(t, Number(served.host.split(":")[1]));
+  const relay = await startRelay(Number(served.host.split(":")[1]), t);
   const browser = await launchChromium({ t });
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(`http://${proxy.host}/`);
+  await page.goto(`http://127.0.0.1:${relay.port}/`);
   const count = (type: string) => page.evaluate((type) => (globalThis as unknown as { probe: Probe }).probe.events.filter((e) => e === type).length, type);
   const waitCount = (type: string, n: number) =>
     page.waitForFunction(([type, n]) => (globalThis as unknown as { probe: Probe }).probe.events.filter((e) => e === type).length >= n, [type, n] as const, { timeout: 15_000 });
@@ -34,18 +34,18 @@ test("browser module in Chromium: reconnects through a cut, sends queued offline
     for (const type of ["online", "offline", "close"]) rws.addEventListener(type, () => probe.events.push(type));
     rws.addEventListener("message", (e) => probe.echoes.push(String((e as Event & { data: unknown }).data)));
     (globalThis as unknown as { probe: Probe }).probe = probe;
-  }, `ws://${proxy.host}/echo`);
+  }, `ws://127.0.0.1:${relay.port}/echo`);
   await waitCount("online", 1);
 
-  proxy.block();
-  proxy.cut();
+  relay.hold();
+  relay.cut();
   await waitCount("offline", 1);
   assert.equal(
     await page.evaluate(() => (globalThis as unknown as { probe: Probe }).probe.rws.send("sent while offline")),
     false,
     "queued",
   );
-  proxy.unblock();
+  relay.release();
   // The network "comes back": Chromium fires the window's online event.
   await context.setOffline(true);
   await context.setOffline(false);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { launchChromium } from "../helpers/chromium.js";
+import { scaled } from "../helpers/time.js";
 import { componentOrSkip } from "../helpers/components.js";
 import { startRelay } from "../helpers/relay.js";
 import { serve } from "./wsx.js";
@@ -22,7 +23,7 @@ async function waitMessage(page: Page, text: string): Promise<void> {
       return Array.from(doc.querySelectorAll("#log li span:last-child")).some((s) => s.textContent === text);
     },
     text,
-    { timeout: 15_000 },
+    { timeout: scaled(15_000) },
   );
 }
 
@@ -30,11 +31,11 @@ async function waitMessage(page: Page, text: string): Promise<void> {
 const messages = (page: Page): Promise<string[]> => page.locator("#log li:has(.who) span:last-child").allTextContents();
 
 async function join(page: Page, name: string, room: string): Promise<void> {
-  await page.waitForSelector("#status.online", { timeout: 15_000 });
+  await page.waitForSelector("#status.online", { timeout: scaled(15_000) });
   await page.fill("#name", name);
   await page.fill("#room", room);
   await page.click("#join button");
-  await page.waitForSelector("#text:not([disabled])", { timeout: 15_000 });
+  await page.waitForSelector("#text:not([disabled])", { timeout: scaled(15_000) });
 }
 
 async function say(page: Page, text: string): Promise<void> {
@@ -82,10 +83,10 @@ test("chat: history on join; a page cut off comes back and shows what was said m
   // Bob's connection is reset and kept down while alice speaks.
   relay.hold();
   relay.cut();
-  await bob.waitForSelector("#status.offline", { timeout: 15_000 });
+  await bob.waitForSelector("#status.offline", { timeout: scaled(15_000) });
   for (const text of ["while away 1", "while away 2", "while away 3"]) await say(alice, text);
   relay.release();
-  await bob.waitForSelector("#status.online", { timeout: 20_000 });
+  await bob.waitForSelector("#status.online", { timeout: scaled(20_000) });
   await waitMessage(bob, "while away 3");
   await say(alice, "live again");
   await waitMessage(bob, "live again");
@@ -103,14 +104,14 @@ test("chat: history on join; a page cut off comes back and shows what was said m
   // missed, and says so once; then it goes on live.
   relay.hold();
   relay.cut();
-  await bob.waitForSelector("#status.offline", { timeout: 15_000 });
+  await bob.waitForSelector("#status.offline", { timeout: scaled(15_000) });
   assert.equal((await served.child.kill("SIGTERM")).code, 0);
   served = await serve(t, ["--port", String(port), "--quiet"]);
-  await alice.waitForSelector("#status.online", { timeout: 20_000 });
-  await alice.waitForSelector("#text:not([disabled])", { timeout: 15_000 });
+  await alice.waitForSelector("#status.online", { timeout: scaled(20_000) });
+  await alice.waitForSelector("#text:not([disabled])", { timeout: scaled(15_000) });
   await say(alice, "said after the restart");
   relay.release();
-  await bob.waitForSelector("#log li.gap", { timeout: 20_000 });
+  await bob.waitForSelector("#log li.gap", { timeout: scaled(20_000) });
   assert.match((await bob.locator("#log li.gap").textContent()) ?? "", /cannot be shown/);
   await say(alice, "and live");
   await waitMessage(bob, "and live");
@@ -163,12 +164,12 @@ test("the browser topic client reads a chat room over wsx.topics.v1 and resumes 
 
   relay.hold();
   relay.cut();
-  await reader.waitForFunction(() => (globalThis as unknown as { probe: TopicProbe }).probe.events.includes("offline"), undefined, { timeout: 15_000 });
+  await reader.waitForFunction(() => (globalThis as unknown as { probe: TopicProbe }).probe.events.includes("offline"), undefined, { timeout: scaled(15_000) });
   for (const text of ["away 1", "away 2", "away 3"]) await say(alice, text);
   relay.release();
-  await reader.waitForFunction(() => (globalThis as unknown as { probe: TopicProbe }).probe.events.includes("resumed"), undefined, { timeout: 20_000 });
+  await reader.waitForFunction(() => (globalThis as unknown as { probe: TopicProbe }).probe.events.includes("resumed"), undefined, { timeout: scaled(20_000) });
   await say(alice, "live");
-  await reader.waitForFunction(() => (globalThis as unknown as { probe: TopicProbe }).probe.texts.includes("live"), undefined, { timeout: 15_000 });
+  await reader.waitForFunction(() => (globalThis as unknown as { probe: TopicProbe }).probe.texts.includes("live"), undefined, { timeout: scaled(15_000) });
   const end = await snapshot();
   assert.deepEqual(end.texts, ["before 1", "before 2", "away 1", "away 2", "away 3", "live"]);
   assert.deepEqual(end.events, ["online", "offline", "online", "resumed"]);

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { launchChromium } from "../helpers/chromium.js";
+import { scaled } from "../helpers/time.js";
 import { componentOrSkip } from "../helpers/components.js";
 import { startRelay } from "../helpers/relay.js";
 import { serve } from "../cli/wsx.js";
@@ -21,7 +22,7 @@ test("browser module in Chromium: reconnects through a cut, sends queued offline
   await page.goto(`http://127.0.0.1:${relay.port}/`);
   const count = (type: string) => page.evaluate((type) => (globalThis as unknown as { probe: Probe }).probe.events.filter((e) => e === type).length, type);
   const waitCount = (type: string, n: number) =>
-    page.waitForFunction(([type, n]) => (globalThis as unknown as { probe: Probe }).probe.events.filter((e) => e === type).length >= n, [type, n] as const, { timeout: 15_000 });
+    page.waitForFunction(([type, n]) => (globalThis as unknown as { probe: Probe }).probe.events.filter((e) => e === type).length >= n, [type, n] as const, { timeout: scaled(15_000) });
 
   await page.evaluate(async (url) => {
     const m = (await import("/wsx/reconnect/browser.js" as string)) as {
@@ -50,7 +51,7 @@ test("browser module in Chromium: reconnects through a cut, sends queued offline
   await context.setOffline(true);
   await context.setOffline(false);
   await waitCount("online", 2);
-  await page.waitForFunction(() => (globalThis as unknown as { probe: Probe }).probe.echoes.includes("sent while offline"), undefined, { timeout: 15_000 });
+  await page.waitForFunction(() => (globalThis as unknown as { probe: Probe }).probe.echoes.includes("sent while offline"), undefined, { timeout: scaled(15_000) });
   assert.equal(await count("offline"), 1);
   await page.evaluate(() => (globalThis as unknown as { probe: Probe }).probe.rws.close());
   await waitCount("close", 1);

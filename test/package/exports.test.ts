@@ -55,6 +55,7 @@ const SURFACE: Record<string, Record<string, string>> = {
   "wsx/redis": {
     ENVELOPE_VERSION: "number",
     RedisAdapter: "function",
+    RedisHistory: "function",
     decodeEnvelope: "function",
     encodeEnvelope: "function",
   },

@@ -1,6 +1,7 @@
 // The reconnecting client's rules, driven by hand: fake sockets the test opens and drops,
 // fake timers the test fires, an injected random source and clock. No network, no waiting.
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { test } from "node:test";
 import { backoffCeiling, backoffDelay } from "../../src/client/reconnect/backoff.js";
 import type { OfflineEvent, OnlineEvent, ReconnectingCloseEvent, ReconnectingMessageEvent } from "../../src/client/reconnect/events.js";
@@ -269,4 +270,22 @@ test("binaryType is set on every connection; a bad URL throws at construction; n
   } finally {
     if (saved !== undefined) (globalThis as { WebSocket?: unknown }).WebSocket = saved;
   }
+});
+
+test("each connection's listeners are removed when it ends: 1,000 reconnections leave nothing attached to old sockets", () => {
+  const h = harness({ random: () => 0 });
+  for (let i = 0; i < 1000; i++) {
+    h.fakes.last().open();
+    h.fakes.last().drop(1006);
+    h.timers.fireOnly();
+  }
+  const old = h.fakes.sockets.slice(0, -1);
+  assert.equal(old.length, 1000);
+  for (const s of old) for (const type of ["open", "message", "close"]) assert.equal(getEventListeners(s, type).length, 0);
+  assert.equal(getEventListeners(h.fakes.last(), "close").length, 1);
+  h.ws.close();
+  assert.equal(getEventListeners(h.fakes.last(), "close").length, 1, "kept until its close event");
+  h.fakes.last().drop(1005);
+  assert.equal(getEventListeners(h.fakes.last(), "close").length, 0);
+  assert.equal(h.timers.pending().length, 0);
 });

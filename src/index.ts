@@ -46,9 +46,10 @@ export {
   type ReconnectErrorCode,
   type ReconnectingWebSocketOptions,
   type ReconnectTimers,
+  type ReconnectingWebSocketEventMap,
   type WebSocketLike,
 } from "./client/reconnect/reconnecting-websocket.js";
-export { TopicClient, TopicClientError, type TopicClientOptions, type TopicMessageHandler, type TopicSubscribeOptions, type TopicSubscription } from "./client/reconnect/topic-client.js";
+export { TopicClient, TopicClientError, type TopicClientEventMap, type TopicClientOptions, type TopicMessageHandler, type TopicSubscribeOptions, type TopicSubscription } from "./client/reconnect/topic-client.js";
 export {
   OfflineEvent,
   OnlineEvent,

@@ -4,9 +4,9 @@
  * page imports `/wsx/reconnect/browser.js`. Nothing here imports Node.
  */
 export { ReconnectingWebSocket, ReconnectError, RECONNECT_DEFAULTS, isRetryableClose } from "./reconnecting-websocket.js";
-export type { ReconnectErrorCode, ReconnectingWebSocketOptions, ReconnectTimers, WebSocketLike } from "./reconnecting-websocket.js";
+export type { ReconnectErrorCode, ReconnectingWebSocketEventMap, ReconnectingWebSocketOptions, ReconnectTimers, WebSocketLike } from "./reconnecting-websocket.js";
 export { TopicClient, TopicClientError, TOPICS_PROTOCOL } from "./topic-client.js";
-export type { TopicSubscribeOptions, TopicSubscription, TopicClientOptions, TopicMessageHandler } from "./topic-client.js";
+export type { TopicClientEventMap, TopicSubscribeOptions, TopicSubscription, TopicClientOptions, TopicMessageHandler } from "./topic-client.js";
 export { OfflineEvent, OnlineEvent, ReconnectingCloseEvent, ReconnectingMessageEvent, TopicResumedEvent, TopicErrorEvent, TopicUnrecoverableEvent } from "./events.js";
 export type { CloseInfo, TopicUnrecoverableReason } from "./events.js";
 export { BACKOFF_DEFAULTS, backoffCeiling, backoffDelay, type BackoffOptions } from "./backoff.js";

@@ -6,6 +6,7 @@
  * serves this file to its chat page as it is compiled.
  */
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
+import type { AddEventListenerOptions, EventListenerOptions, EventListenerOrEventListenerObject } from "../events.js";
 import { OfflineEvent, OnlineEvent, ReconnectingCloseEvent, ReconnectingMessageEvent, type CloseInfo } from "./events.js";
 
 /** The part of a WHATWG `WebSocket` this client uses (the browser's and wsx's both fit). */
@@ -405,4 +406,20 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#queue = [];
     this.#queuedBytes = 0;
   }
+}
+
+/** The events of a {@link ReconnectingWebSocket}, by type. */
+export interface ReconnectingWebSocketEventMap {
+  online: OnlineEvent;
+  offline: OfflineEvent;
+  message: ReconnectingMessageEvent;
+  close: ReconnectingCloseEvent;
+}
+
+/** The DOM's typing of `addEventListener`: a listener of a known type receives that event's class. */
+export interface ReconnectingWebSocket {
+  addEventListener<K extends keyof ReconnectingWebSocketEventMap>(type: K, listener: (this: ReconnectingWebSocket, ev: ReconnectingWebSocketEventMap[K]) => any, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof ReconnectingWebSocketEventMap>(type: K, listener: (this: ReconnectingWebSocket, ev: ReconnectingWebSocketEventMap[K]) => any, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 }

@@ -4,6 +4,7 @@
  * each reconnection, drops what a replay repeats, and reports `resumed` / `unrecoverable`.
  * Browser-safe.
  */
+import type { AddEventListenerOptions, EventListenerOptions, EventListenerOrEventListenerObject } from "../events.js";
 import { TopicResumedEvent, TopicErrorEvent, TopicUnrecoverableEvent } from "./events.js";
 import { isNewOffset, parseOffset } from "./offset.js";
 import { ReconnectError, type ReconnectingWebSocket } from "./reconnecting-websocket.js";
@@ -284,4 +285,19 @@ export class TopicClient extends EventTarget {
     this.#pending.clear();
     for (const state of this.#topics.values()) state.settle(new TopicClientError("closed", "the topic client's socket is closed", state.topic));
   }
+}
+
+/** The events of a {@link TopicClient}, by type. */
+export interface TopicClientEventMap {
+  resumed: TopicResumedEvent;
+  unrecoverable: TopicUnrecoverableEvent;
+  error: TopicErrorEvent;
+}
+
+/** The DOM's typing of `addEventListener`: a listener of a known type receives that event's class. */
+export interface TopicClient {
+  addEventListener<K extends keyof TopicClientEventMap>(type: K, listener: (this: TopicClient, ev: TopicClientEventMap[K]) => any, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof TopicClientEventMap>(type: K, listener: (this: TopicClient, ev: TopicClientEventMap[K]) => any, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 }

@@ -3,13 +3,15 @@
 // while it was away, exactly once; after a server restart (a new history) it says plainly
 // that what it missed cannot be shown. Also: `wsx serve` serves the browser module.
 import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join as joinPath } from "node:path";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { launchChromium } from "../helpers/chromium.js";
 import { scaled } from "../helpers/time.js";
 import { componentOrSkip } from "../helpers/components.js";
 import { startRelay } from "../helpers/relay.js";
-import { serve } from "./wsx.js";
+import { ROOT, serve } from "./wsx.js";
 
 /** The page's `document`, typed just enough (this project compiles without the DOM types). */
 type PageDocument = { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> };
@@ -119,6 +121,9 @@ test("chat: history on join; a page cut off comes back and shows what was said m
   const after = await messages(bob);
   assert.deepEqual(after.slice(0, 6), ["history one", "history two", "while away 1", "while away 2", "while away 3", "live again"]);
   assert.equal(after.filter((m) => m === "and live").length, 1);
+  const out = joinPath(ROOT, "test-output");
+  mkdirSync(out, { recursive: true });
+  await bob.screenshot({ path: joinPath(out, "chat-reconnect.png") });
   await context.close();
 });
 

@@ -8,6 +8,7 @@ import type { OfflineEvent, OnlineEvent, TopicResumedEvent, TopicUnrecoverableEv
 import { ReconnectingWebSocket } from "../../src/client/reconnect/node.js";
 import { TopicClient, TopicClientError, TOPICS_PROTOCOL } from "../../src/client/reconnect/topic-client.js";
 import { MemoryHistory } from "../../src/server/memory-history.js";
+import { WebSocketServer } from "../../src/server/server.js";
 import type { TopicsOptions } from "../../src/server/topics-options.js";
 import { waitUntil, within } from "../helpers/time.js";
 import { seqOf, topicsServer } from "./helpers.js";
@@ -181,4 +182,38 @@ test("close(): pending publishes and unconfirmed subscriptions reject 'closed'; 
   await assert.rejects(sub.ready, (err: TopicClientError) => err.code === "closed");
   await assert.rejects(topics.publish("d:x", 2), (err: Error & { code?: string }) => err.code === "closed");
   assert.throws(() => topics.subscribe("d:y", {}, () => {}), /closed/);
+});
+
+test("the server restarts with a new history (another epoch): unrecoverable 'epoch', then the new epoch's messages", async (t) => {
+  const first = await topicsServer(t, durable());
+  const port = first.wss.port;
+  const { topics, socket } = connect(t, first.url);
+  const got: Array<string | null> = [];
+  const sub = topics.subscribe("d:e", {}, (_d, offset) => got.push(offset));
+  await sub.ready;
+  await first.wss.publishDurable("d:e", 1);
+  await waitUntil(() => got.length === 1, "the first message");
+  const offline = next(socket, "offline");
+  for (const ws of first.wss.clients) ws.terminate();
+  await first.wss.close();
+  await offline;
+  const second = new WebSocketServer({ port, host: "127.0.0.1", ...durable() });
+  t.after(async () => {
+    for (const ws of second.clients) ws.terminate();
+    await second.close();
+  });
+  await second.ready();
+  const before = await second.publishDurable("d:e", "published before the client is back");
+  const unrecoverable = next<TopicUnrecoverableEvent>(topics, "unrecoverable");
+  const resumed = next<TopicResumedEvent>(topics, "resumed");
+  const u = await unrecoverable;
+  assert.equal(u.reason, "epoch");
+  assert.equal(u.from, got[0]);
+  await resumed;
+  const live = await second.publishDurable("d:e", "live");
+  await waitUntil(() => got.includes(live), "the live message of the new epoch");
+  // Whether the new epoch's earlier messages are replayed is the server's choice: each at most once.
+  assert.ok(got.filter((o) => o === before).length <= 1);
+  assert.equal(got.filter((o) => o === live).length, 1);
+  t.diagnostic(`new-epoch message published before the resume ${got.includes(before) ? "was" : "was not"} replayed`);
 });

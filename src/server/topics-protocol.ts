@@ -87,22 +87,31 @@ export class WebSocketSink implements TopicSink {
         lastTopic = topic;
         lastFrame = Buffer.from(msgFrame(topic, offset, entry.data));
       }
-      ws.send(lastFrame, false);
+      this.send(lastFrame);
     } else {
-      ws.send(this.options.format(topic, offset, entry.data));
+      this.send(this.options.format(topic, offset, entry.data));
     }
+  }
+
+  /**
+   * Queues a frame past the backpressure check: durable delivery never drops a message (it
+   * stops at the limit and catches up from the history; a replay page may go over by one page).
+   */
+  private send(data: Buffer | string): void {
+    const ws = this.ws;
+    if (ws.transport.send(data, false, true)) ws.countOut(typeof data === "string" ? Buffer.byteLength(data) : data.length);
   }
 
   unrecoverable(topic: string, from: Offset, reason: UnrecoverableReason): void {
     const hook = this.options.unrecoverable;
     if (!this.ws.topicsV1 && hook !== undefined) return this.guard(() => hook(this.ws, { topic, from, reason }));
-    this.ws.send(unrecoverableFrame(topic, from, reason));
+    this.send(unrecoverableFrame(topic, from, reason));
   }
 
   subscribed(topic: string, offset: Offset | null): void {
     const hook = this.options.subscribed;
     if (!this.ws.topicsV1 && hook !== undefined) return this.guard(() => hook(this.ws, topic, offset));
-    this.ws.send(subscribedFrame(topic, offset));
+    this.send(subscribedFrame(topic, offset));
   }
 
   /** A hook's throw closes this connection with 1011 (the one boundary for user code). */

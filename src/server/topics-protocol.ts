@@ -189,6 +189,7 @@ export class TopicsProtocol {
       if (!ws.subscribeDurable(topic, from, last)) ws.send(errorFrame("bad-request", "too many subscriptions", id, topic));
       return;
     }
+    if (!ws.isSubscribed(topic) && ws.topics.length >= this.durable.limits.maxSubscriptions) return void ws.send(errorFrame("bad-request", "too many subscriptions", id, topic));
     ws.subscribe(topic);
     ws.send(subscribedFrame(topic, null));
   }

@@ -458,6 +458,11 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     return n;
   }
 
+  /** @internal permessage-deflate options for frames shared by several connections, or null */
+  get publishDeflate(): import("../protocol/extensions/permessage-deflate.js").PerMessageDeflateOptions | null {
+    return this.deflate?.options ?? null;
+  }
+
   /** Number of local subscribers of `topic`. */
   subscriberCount(topic: string): number {
     return this.topics.count(topic) + (this.durable?.count(topic) ?? 0);

@@ -50,3 +50,33 @@ test("a durable subscriber that stops reading holds at most maxBackpressure + on
   assert.equal(got.length, N);
   got.forEach((v, i) => assert.equal(v, i + 1));
 });
+
+test("durable messages go out compressed once to permessage-deflate subscribers, and arrive intact", async (t) => {
+  const { wss, url } = await topicsServer(t, {
+    perMessageDeflate: { serverNoContextTakeover: true, threshold: 64 },
+    topics: { durable: () => true },
+    open: (ws) => void ws.subscribe("z"),
+  });
+  const clients = await Promise.all(
+    [0, 1, 2].map(async () => {
+      const ws = new WebSocket(url, { perMessageDeflate: true });
+      t.after(() => ws.terminate());
+      const got: string[] = [];
+      ws.on("message", (d: Buffer) => {
+        const f = JSON.parse(d.toString()) as { op: string; data: string };
+        if (f.op === "msg") got.push(f.data);
+      });
+      await new Promise((r) => ws.once("open", r));
+      assert.match(ws.extensions as unknown as string, /permessage-deflate/);
+      return got;
+    }),
+  );
+  await waitUntil(() => wss.subscriberCount("z") === 3, "subscribed");
+  const text = "compressible ".repeat(500);
+  for (let i = 0; i < 20; i++) await wss.publishDurable("z", `${i} ${text}`);
+  await waitUntil(() => clients.every((g) => g.length === 20), "20 each");
+  for (const g of clients) g.forEach((v, i) => assert.equal(v, `${i} ${text}`));
+  const s = wss.stats();
+  // Highly compressible text went out compressed: payload bytes per wire byte well above 1.
+  assert.ok(s.compressionRatio > 5, `compression ratio ${s.compressionRatio}`);
+});

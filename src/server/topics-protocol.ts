@@ -97,7 +97,8 @@ export class WebSocketSink implements TopicSink {
       const frame = ws.publishWindowBits === 0 ? lastFrames.plainFrame() : lastFrames.compressedFrame(ws.publishWindowBits);
       if (ws.transport.sendRaw(frame)) ws.countOut(lastLength);
     } else {
-      this.send(this.options.format(topic, offset, entry.data));
+      const format = this.options.format;
+      this.guard(() => this.send(format(topic, offset, entry.data)));
     }
   }
 

@@ -66,7 +66,7 @@ export function chatTopics(history: HistoryStore, ssePath?: string): TopicsOptio
     history,
     authorize: (_subject, action, topic) => action === "sub" && topic.startsWith("room:"),
     // The stored message is the chat event's JSON object: add its offset as a last member.
-    format: (_topic, offset, data) => `${data.slice(0, -1)},"offset":"${offset}"}`,
+    format: (_topic, offset, data) => (data.endsWith("}") ? `${data.slice(0, -1)},"offset":"${offset}"}` : `{"type":"message","data":${data},"offset":"${offset}"}`),
     unrecoverable: (ws, e) => void ws.send(JSON.stringify({ type: "unrecoverable", room: e.topic.slice(5) })),
     subscribed: () => {},
     ...(ssePath !== undefined ? { sse: { path: ssePath } } : {}),

@@ -322,7 +322,8 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   private selectProtocol(offered: string[], req: IncomingMessage): string {
     const chosen = this.selectUserProtocol(offered, req);
     // With topics on, a client offering wsx.topics.v1 gets it unless the app chose another.
-    if (chosen === "" && this.durable !== null && offered.includes(TOPICS_PROTOCOL)) return TOPICS_PROTOCOL;
+    // (Not with a `messageStream` handler: wsx.topics.v1 frames are read whole.)
+    if (chosen === "" && this.durable !== null && this.handlers.messageStream === undefined && offered.includes(TOPICS_PROTOCOL)) return TOPICS_PROTOCOL;
     return chosen;
   }
 
@@ -343,7 +344,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     const transport = new Transport(socket, NO_OWNER, this.transportOptions, negotiated?.codec ?? null);
     const ws = new ServerWebSocket<T>(this, transport, data, protocol, negotiated?.response ?? "");
     transport.owner = ws;
-    if (protocol === TOPICS_PROTOCOL && this.topicsProtocol !== null) ws.topicsV1 = true;
+    if (protocol === TOPICS_PROTOCOL && this.topicsProtocol !== null && this.handlers.messageStream === undefined) ws.topicsV1 = true;
     if (negotiated !== null && negotiated.params.serverNoContextTakeover) ws.publishWindowBits = negotiated.params.serverMaxWindowBits;
     socket.removeListener("error", swallow);
     const s = socket as Duplex & { setNoDelay?: (v: boolean) => void; setTimeout?: (ms: number) => void };
@@ -455,6 +456,11 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     c.bytesOut += n * bytes.length;
     c.deflateBytesOut += deflated * bytes.length;
     return n;
+  }
+
+  /** @internal permessage-deflate options for frames shared by several connections, or null */
+  get publishDeflate(): import("../protocol/extensions/permessage-deflate.js").PerMessageDeflateOptions | null {
+    return this.deflate?.options ?? null;
   }
 
   /** Number of local subscribers of `topic`. */

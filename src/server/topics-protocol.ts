@@ -8,6 +8,7 @@ import { CloseCode } from "../protocol/close-code.js";
 import type { DurableTopics, Subscription, TopicSink } from "./durable-topics.js";
 import type { HistoryEntry } from "./history.js";
 import { parseOffset, type Offset, type OffsetParts } from "./offset.js";
+import { PublishFrames } from "./publish-frames.js";
 import type { ServerWebSocket } from "./server-websocket.js";
 import type { TopicsOptions, UnrecoverableReason } from "./topics-options.js";
 
@@ -39,10 +40,12 @@ function errorFrame(code: string, message: string, id?: string, topic?: string):
   return JSON.stringify({ op: "error", ...(id !== undefined ? { id } : {}), ...(topic !== undefined ? { topic } : {}), code, message });
 }
 
-/** One encoded message shared by the subscribers it goes to in one pass (encode once). */
+/** One message framed once for the subscribers it goes to in one pass (as publish does). */
 let lastEntry: HistoryEntry | null = null;
 let lastTopic = "";
-let lastFrame: Buffer | null = null;
+let lastFrames: PublishFrames | null = null;
+let lastCore: unknown = null;
+let lastLength = 0;
 
 /** Delivers a subscription's messages and signals to one WebSocket. */
 export class WebSocketSink implements TopicSink {
@@ -82,27 +85,42 @@ export class WebSocketSink implements TopicSink {
   message(topic: string, offset: Offset, entry: HistoryEntry): void {
     const ws = this.ws;
     if (ws.topicsV1 || this.options.format === undefined) {
-      if (lastEntry !== entry || lastTopic !== topic || lastFrame === null) {
+      if (lastEntry !== entry || lastTopic !== topic || lastCore !== ws.core || lastFrames === null) {
         lastEntry = entry;
         lastTopic = topic;
-        lastFrame = Buffer.from(msgFrame(topic, offset, entry.data));
+        lastCore = ws.core;
+        const bytes = Buffer.from(msgFrame(topic, offset, entry.data));
+        lastLength = bytes.length;
+        lastFrames = new PublishFrames(bytes, false, ws.core.publishDeflate);
       }
-      ws.send(lastFrame, false);
+      // The same frame bytes for every subscriber (compressed once per window size).
+      const frame = ws.publishWindowBits === 0 ? lastFrames.plainFrame() : lastFrames.compressedFrame(ws.publishWindowBits);
+      if (ws.transport.sendRaw(frame)) ws.countOut(lastLength);
     } else {
-      ws.send(this.options.format(topic, offset, entry.data));
+      const format = this.options.format;
+      this.guard(() => this.send(format(topic, offset, entry.data)));
     }
+  }
+
+  /**
+   * Queues a frame past the backpressure check: durable delivery never drops a message (it
+   * stops at the limit and catches up from the history; a replay page may go over by one page).
+   */
+  private send(data: Buffer | string): void {
+    const ws = this.ws;
+    if (ws.transport.send(data, false, true)) ws.countOut(typeof data === "string" ? Buffer.byteLength(data) : data.length);
   }
 
   unrecoverable(topic: string, from: Offset, reason: UnrecoverableReason): void {
     const hook = this.options.unrecoverable;
     if (!this.ws.topicsV1 && hook !== undefined) return this.guard(() => hook(this.ws, { topic, from, reason }));
-    this.ws.send(unrecoverableFrame(topic, from, reason));
+    this.send(unrecoverableFrame(topic, from, reason));
   }
 
   subscribed(topic: string, offset: Offset | null): void {
     const hook = this.options.subscribed;
     if (!this.ws.topicsV1 && hook !== undefined) return this.guard(() => hook(this.ws, topic, offset));
-    this.ws.send(subscribedFrame(topic, offset));
+    this.send(subscribedFrame(topic, offset));
   }
 
   /** A hook's throw closes this connection with 1011 (the one boundary for user code). */
@@ -180,6 +198,7 @@ export class TopicsProtocol {
       if (!ws.subscribeDurable(topic, from, last)) ws.send(errorFrame("bad-request", "too many subscriptions", id, topic));
       return;
     }
+    if (!ws.isSubscribed(topic) && ws.topics.length >= this.durable.limits.maxSubscriptions) return void ws.send(errorFrame("bad-request", "too many subscriptions", id, topic));
     ws.subscribe(topic);
     ws.send(subscribedFrame(topic, null));
   }

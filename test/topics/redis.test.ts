@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test, type TestContext } from "node:test";
 import { RedisHistory } from "../../src/redis/redis-history.js";
+import { HistoryUnavailableError } from "../../src/server/history.js";
 import { skipUnless } from "../helpers/components.js";
 import { startRedis } from "../helpers/redis.js";
 import { waitUntil } from "../helpers/time.js";
@@ -69,6 +70,26 @@ describe("durable topics through Redis Streams", { skip: await skipUnless("redis
     assert.equal(seqs.at(-1), 1000);
     await a.wss.publishDurable("d:trim", "live");
     await c.next((f) => f.op === "msg" && f.data === "live", "live message");
+  });
+
+  test("appends wait in order while Redis is down, up to maxPending; past it they are refused; the rest are stored once it is back", async (t) => {
+    const redis = await startRedis({ t });
+    const history = new RedisHistory({ url: redis.url, maxPending: 10, maxReconnectDelay: 100 });
+    history.on("error", () => {});
+    t.after(() => history.close());
+    await history.ready();
+    await history.append("d:p", "0");
+    await redis.kill();
+    await waitUntil(() => !(history as unknown as { cmd: { isReady: boolean } }).cmd.isReady, "the client noticed");
+    const waiting = Array.from({ length: 10 }, (_, i) => history.append("d:p", String(i + 1)));
+    await assert.rejects(history.append("d:p", "11"), HistoryUnavailableError);
+    assert.equal(history.stats.refused, 1);
+    await redis.restart();
+    const stored = await Promise.all(waiting);
+    // A restart without persistence: a new epoch, numbered from 1, in the order appended.
+    assert.deepEqual(stored.map((s) => s.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const read = await history.read("d:p", { after: 0 }, 100);
+    assert.deepEqual(read.entries.map((e) => e.data), ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]);
   });
 
   test("a history whose Redis data is gone gets a new epoch; an old offset gets unrecoverable/epoch", async (t) => {

@@ -170,6 +170,36 @@ describe("wsx.topics.v1 on one server (memory history)", () => {
     assert.ok(c.frames.some((f) => f.op === "ack" && f.id === "a" && f.offset === null));
   });
 
+  test("a throwing format hook closes that connection with 1011; the other subscribers keep getting messages", async (t) => {
+    const { wss, url } = await topicsServer<{ bad: boolean }>(t, {
+      upgrade: (req) => ({ bad: (req.url ?? "").includes("bad") }),
+      topics: {
+        durable,
+        format: (_topic, offset, data) => {
+          if (data.includes("boom")) throw new Error("format failed");
+          return `${offset} ${data}`;
+        },
+        subscribed: () => {},
+      },
+      error: () => {},
+      open: (ws) => void ws.subscribe(ws.data.bad ? "d:bad" : "d:good"),
+    });
+    const { WebSocket } = await import("../../src/client/websocket.js");
+    const bad = new WebSocket(`${url}bad`);
+    const good = new WebSocket(url);
+    t.after(() => (bad.close(), good.close()));
+    const got: string[] = [];
+    let code = 0;
+    good.addEventListener("message", (e) => got.push(String(e.data)));
+    bad.addEventListener("close", (e) => (code = e.code));
+    await waitUntil(() => wss.subscriberCount("d:bad") === 1 && wss.subscriberCount("d:good") === 1, "both subscribed");
+    await wss.publishDurable("d:bad", "boom");
+    await wss.publishDurable("d:good", "fine");
+    await waitUntil(() => code !== 0 && got.length === 1, "1011 and the other message");
+    assert.equal(code, 1011);
+    assert.match(got[0], /-1 "fine"$/);
+  });
+
   test("server API: ws.subscribe(topic, { from }) with format/unrecoverable/subscribed hooks", async (t) => {
     const history = new MemoryHistory({ maxCount: 5 });
     const events: UnrecoverableEvent[] = [];

@@ -41,3 +41,31 @@ export { formatPrometheus, PROMETHEUS_CONTENT_TYPE, type LabelledStats, type Pro
 export { CloseCode, type CloseCodeValue } from "./protocol/close-code.js";
 export { HandshakeError, ProtocolError } from "./protocol/errors.js";
 export { ReadyState, type ReadyStateValue } from "./protocol/connection.js";
+export { ReconnectingWebSocket, type NodeReconnectingWebSocketOptions } from "./client/reconnect/node.js";
+export {
+  ReconnectError,
+  RECONNECT_DEFAULTS,
+  isRetryableClose,
+  type ReconnectErrorCode,
+  type ReconnectingWebSocketOptions,
+  type ReconnectTimers,
+  type ReconnectingWebSocketEventMap,
+  type WebSocketLike,
+} from "./client/reconnect/reconnecting-websocket.js";
+export { TopicClient, TopicClientError, type TopicClientEventMap, type TopicClientOptions, type TopicMessageHandler, type TopicSubscribeOptions, type TopicSubscription } from "./client/reconnect/topic-client.js";
+export {
+  OfflineEvent,
+  OnlineEvent,
+  ReconnectingCloseEvent,
+  ReconnectingMessageEvent,
+  TopicErrorEvent,
+  TopicResumedEvent,
+  TopicUnrecoverableEvent,
+  type CloseInfo,
+} from "./client/reconnect/events.js";
+export { BACKOFF_DEFAULTS, backoffDelay, type BackoffOptions } from "./client/reconnect/backoff.js";
+export { MemoryHistory, type MemoryHistoryOptions } from "./server/memory-history.js";
+export { HistoryUnavailableError, type HistoryEntry, type HistoryFeed, type HistoryRead, type HistoryStore, type ReadPosition } from "./server/history.js";
+export { formatOffset, parseOffset, type Offset, type OffsetParts } from "./server/offset.js";
+export { TOPICS_PROTOCOL } from "./server/topics-protocol.js";
+export type { DurableSelector, SseOptions, SubscribeOptions, TopicAction, TopicsOptions, UnrecoverableEvent, UnrecoverableReason } from "./server/topics-options.js";

@@ -1,18 +1,25 @@
 /**
  * The chat rooms behind the demo page (`/chat`): a small JSON protocol over the browser's own
- * WebSocket, one topic per room (`room:<name>`). The protocol is documented in docs/CLI.md.
+ * WebSocket. Each room is a durable topic `room:<name>` (its messages, with offsets and a
+ * history: a page that reconnects says the last offset it has and gets what it missed; a new
+ * member gets the last 50 messages) and an ephemeral topic `presence:<name>` (joins and
+ * leaves). The protocol is documented in docs/CLI.md.
  *
- *   client → server  {"type":"join","room":"lobby","name":"ann"}  {"type":"say","text":"hi"}
+ *   client → server  {"type":"join","room":"lobby","name":"ann","from"?:OFFSET}  {"type":"say","text":"hi"}
  *                    {"type":"leave"}
  *   server → client  {"type":"joined","room","name","members","names"}
- *                    {"type":"message","room","name","text","ts"}
+ *                    {"type":"message","room","name","text","ts","offset"}
+ *                    {"type":"unrecoverable","room"}
  *                    {"type":"presence","room","name","action":"join"|"leave"}
  *                    {"type":"members","room","count","names"}
  *                    {"type":"error","text"}  {"type":"error","code":"rate-limited","text","retryMs"}
  */
+import type { HistoryStore } from "../server/history.js";
+import { parseOffset } from "../server/offset.js";
 import type { ServerHandlers } from "../server/options.js";
 import type { ServerWebSocket } from "../server/server-websocket.js";
 import type { WebSocketServer } from "../server/server.js";
+import type { TopicsOptions } from "../server/topics-options.js";
 
 /** Per-connection chat state (`ws.data`); `room` is "" until the first join. */
 export interface ChatMember {
@@ -38,7 +45,33 @@ export const CHAT_LIMITS = {
   /** Messages allowed in a burst, and refilled per second. */
   burst: 10,
   perSecond: 5,
+  /** Messages a member gets on joining without `from` (the room's recent history). */
+  recent: 50,
 } as const;
+
+/** The durable topic of a room's messages. */
+export const roomTopic = (room: string): string => `room:${room}`;
+/** The ephemeral topic of a room's joins and leaves. */
+const presenceTopic = (room: string): string => `presence:${room}`;
+
+/**
+ * The `topics` option of the chat server: rooms are durable; a chat connection gets each
+ * message as `{"type":"message",…,"offset"}` and `{"type":"unrecoverable","room"}` when the
+ * history cannot reach its `from`. wsx.topics.v1 clients may subscribe to `room:*` (read
+ * only); SSE at `ssePath`.
+ */
+export function chatTopics(history: HistoryStore, ssePath?: string): TopicsOptions<ChatMember> {
+  return {
+    durable: (topic) => topic.startsWith("room:"),
+    history,
+    authorize: (_subject, action, topic) => action === "sub" && topic.startsWith("room:"),
+    // The stored message is the chat event's JSON object: add its offset as a last member.
+    format: (_topic, offset, data) => (data.endsWith("}") ? `${data.slice(0, -1)},"offset":"${offset}"}` : `{"type":"message","data":${data},"offset":"${offset}"}`),
+    unrecoverable: (ws, e) => void ws.send(JSON.stringify({ type: "unrecoverable", room: e.topic.slice(5) })),
+    subscribed: () => {},
+    ...(ssePath !== undefined ? { sse: { path: ssePath } } : {}),
+  };
+}
 
 const ROOM_RE = /^[\p{L}\p{N}_-]+$/u;
 // Control characters (C0, DEL, C1) are not allowed in names; in text only \n and \t are.
@@ -81,7 +114,7 @@ function allow(member: ChatMember, now: number): boolean {
  * `now` is the clock of the rate limit (ms), replaceable in tests.
  */
 export function chatHandlers(getServer: () => WebSocketServer<ChatMember>, now: () => number = Date.now): Required<Pick<ServerHandlers<ChatMember>, "message" | "close">> {
-  const topic = (room: string): string => `room:${room}`;
+  const topic = roomTopic;
   // Local members per room, to push this node's count to them only.
   const local = new Map<string, Set<ServerWebSocket<ChatMember>>>();
 
@@ -97,13 +130,14 @@ export function chatHandlers(getServer: () => WebSocketServer<ChatMember>, now: 
   // A joiner hears "joined" instead of its own presence (ws.publish skips the sender).
   const presence = (room: string, name: string, action: "join" | "leave", joiner?: ServerWebSocket<ChatMember>): void => {
     const text = JSON.stringify({ type: "presence", room, name, action });
-    if (joiner !== undefined) joiner.publish(topic(room), text);
-    else getServer().publish(topic(room), text);
+    if (joiner !== undefined) joiner.publish(presenceTopic(room), text);
+    else getServer().publish(presenceTopic(room), text);
   };
   const leave = (ws: ServerWebSocket<ChatMember>): void => {
     const { room, name } = ws.data;
     if (room === "") return;
     ws.unsubscribe(topic(room));
+    ws.unsubscribe(presenceTopic(room));
     const members = local.get(room);
     members?.delete(ws);
     if (members !== undefined && members.size === 0) local.delete(room);
@@ -125,7 +159,7 @@ export function chatHandlers(getServer: () => WebSocketServer<ChatMember>, now: 
         return void ws.send(JSON.stringify({ type: "error", code: "rate-limited", text, retryMs }));
       }
       ws.data.throttled = false;
-      let msg: { type?: unknown; room?: unknown; name?: unknown; text?: unknown };
+      let msg: { type?: unknown; room?: unknown; name?: unknown; text?: unknown; from?: unknown };
       try {
         msg = JSON.parse(data.toString()) as typeof msg;
       } catch {
@@ -138,10 +172,17 @@ export function chatHandlers(getServer: () => WebSocketServer<ChatMember>, now: 
           if (room === null) return error(ws, `room: 1-${CHAT_LIMITS.room} letters, digits, _ or -`);
           const name = validName(msg.name);
           if (name === null) return error(ws, `name: 1-${CHAT_LIMITS.name} characters, no control characters`);
-          if (ws.data.room !== room) leave(ws);
+          const from = msg.from === undefined || msg.from === null ? null : parseOffset(msg.from);
+          if (from === null && msg.from !== undefined && msg.from !== null) return error(ws, 'from: an offset "<epoch>-<seq>" from a message of this room');
+          const rejoin = ws.data.room === room;
+          if (!rejoin) leave(ws);
           ws.data.name = name;
           ws.data.room = room;
-          ws.subscribe(topic(room));
+          // The room's history since `from` (or its recent messages), then live ones. A rename
+          // (joining the same room again) keeps the subscription as it is.
+          if (rejoin && from !== null) ws.unsubscribe(topic(room));
+          if (!rejoin || from !== null) ws.subscribe(topic(room), from !== null ? { from: msg.from as string } : { last: CHAT_LIMITS.recent });
+          ws.subscribe(presenceTopic(room));
           let members = local.get(room);
           if (members === undefined) local.set(room, (members = new Set()));
           members.add(ws);
@@ -159,8 +200,10 @@ export function chatHandlers(getServer: () => WebSocketServer<ChatMember>, now: 
           const text = msg.text.replace(TEXT_CONTROL_RE, "");
           if (text.trim() === "") return;
           if ([...text].length > CHAT_LIMITS.text) return error(ws, `text: at most ${CHAT_LIMITS.text} characters`);
-          // Everyone in the room, the sender included, sees the same message.
-          getServer().publish(topic(room), JSON.stringify({ type: "message", room, name, text, ts: now() }));
+          // Everyone in the room, the sender included, sees the same message, in history order.
+          getServer()
+            .publishDurable(topic(room), { type: "message", room, name, text, ts: now() })
+            .catch(() => error(ws, "your message could not be stored (history unavailable); try again"));
           return;
         }
         default:

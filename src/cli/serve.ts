@@ -3,7 +3,7 @@
  * endpoint at `/echo` and `/health` for load balancers.
  */
 import { readFileSync } from "node:fs";
-import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createSecureServer as createHttp2SecureServer, type ServerHttp2Session } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -12,15 +12,19 @@ import { parseArgs } from "node:util";
 import type { PubSubAdapter } from "../server/adapter.js";
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "../server/prometheus.js";
 import { WebSocketServer } from "../server/server.js";
-import { CHAT_LIMITS, chatHandlers, newChatMember, type ChatMember } from "./chat.js";
+import type { HistoryStore } from "../server/history.js";
+import { MemoryHistory } from "../server/memory-history.js";
+import { CHAT_LIMITS, chatHandlers, chatTopics, newChatMember, type ChatMember } from "./chat.js";
 import { createLogger } from "./log.js";
 import { generateSelfSignedCert } from "./self-signed-cert.js";
 import { intOption, UsageError } from "./usage.js";
 
 export const SERVE_HELP = `Usage: wsx serve [options]
 
-Serves a chat demo at /, chat rooms over WebSocket at /chat, an echo endpoint at /echo
-(text and binary), a health check at /health and Prometheus metrics at /metrics. Prints
+Serves a chat demo at /, chat rooms over WebSocket at /chat (also wsx.topics.v1: rooms
+are durable topics room:<name>), their messages as Server-Sent Events at
+/events?topic=room:<name>, an echo endpoint at /echo (text and binary), a health check at
+/health and Prometheus metrics at /metrics. Prints
 the URL to open, then logs one line per connection, close and error on stderr.
 SIGINT/SIGTERM: refuse new WebSocket connections (503) and answer /health with 503 while
 every connection is closed with 1001, then stop listening and exit.
@@ -34,8 +38,8 @@ Options:
                       and WebSockets (RFC 8441) ride one connection in browsers.
                       Without --cert/--key, a self-signed certificate for localhost is
                       generated for this run (local use only: browsers warn)
-  --redis <url>       share pub/sub through Redis (default: in-memory); needs the
-                      redis package (npm install redis)
+  --redis <url>       share pub/sub and room history (Redis Streams) through Redis
+                      (default: in memory); needs the redis package (npm install redis)
   --compress          negotiate permessage-deflate
   --max-payload <n>   largest incoming message in bytes (default 16777216)
   --origin <origin>   allow only this Origin (repeatable; default: any)
@@ -64,6 +68,14 @@ const STATIC: Record<string, [file: string, type: string]> = {
   "/connection.js": ["connection.js", "text/javascript; charset=utf-8"],
   "/chat.css": ["chat.css", "text/css; charset=utf-8"],
 };
+/**
+ * The browser module of the reconnecting client and the topic client: the library's own
+ * compiled files (src/client/reconnect/, written browser-safe), served as they are, so the
+ * page and Node run one implementation. Only these files: node.js imports Node.
+ */
+const RECONNECT_DIR = fileURLToPath(new URL("../client/reconnect/", import.meta.url));
+const RECONNECT_FILES = new Set(["browser.js", "backoff.js", "events.js", "offset.js", "reconnecting-websocket.js", "topic-client.js"]);
+const RECONNECT_PREFIX = "/wsx/reconnect/";
 
 /** What the routes read of a request, over HTTP/1.1 or HTTP/2 (compatibility API). */
 interface Request {
@@ -124,6 +136,8 @@ export async function serve(argv: string[]): Promise<number> {
   const log = createLogger({ quiet: values.quiet, json: values.log === "json" });
 
   let adapter: PubSubAdapter | undefined;
+  // Room history: in memory, or in Redis Streams with --redis (shared by every node).
+  let history: HistoryStore = new MemoryHistory({ maxCount: 1000 });
   if (values.redis !== undefined) {
     // Loaded only when asked for: `redis` is an optional peer dependency. Without it there
     // is no scale-out, which is not what was asked for: refuse to start.
@@ -133,12 +147,16 @@ export async function serve(argv: string[]): Promise<number> {
       throw new Error('--redis needs the "redis" package, which is not installed here: npm install redis');
     }
     const modulePath = new URL("../redis/index.js", import.meta.url).href;
-    const { RedisAdapter } = (await import(modulePath)) as {
+    const { RedisAdapter, RedisHistory } = (await import(modulePath)) as {
       RedisAdapter: new (o: { url: string }) => PubSubAdapter & { on(e: "error", f: (err: Error) => void): void };
+      RedisHistory: new (o: { url: string; maxCount: number }) => HistoryStore & { on(e: "error", f: (err: Error) => void): void };
     };
     const redis = new RedisAdapter({ url: values.redis });
     redis.on("error", (err: Error) => log.error("redis", { message: err.message }));
     adapter = redis;
+    const streams = new RedisHistory({ url: values.redis, maxCount: 1000 });
+    streams.on("error", (err: Error) => log.error("redis-history", { message: err.message }));
+    history = streams;
   }
 
   const h2 = values.http2 === true;
@@ -177,6 +195,8 @@ export async function serve(argv: string[]): Promise<number> {
     // Chat frames are small JSON objects; the echo endpoint keeps --max-payload.
     maxPayload: Math.min(maxPayload, CHAT_LIMITS.frame),
     upgrade: () => newChatMember(),
+    // Rooms are durable topics; wsx.topics.v1 clients may read them here, SSE at /events.
+    topics: chatTopics(history, "/events"),
     open: (ws) => log.info("open", { path: "/chat", remote: ws.remoteAddress, http: ws.httpVersion }),
     message: chatOnly.message,
     close: (ws, code, reason) => {
@@ -215,10 +235,17 @@ export async function serve(argv: string[]): Promise<number> {
       res.end(req.method === "HEAD" ? undefined : text);
       return;
     }
+    if (chat.handleSse(req as IncomingMessage, res as unknown as ServerResponse)) return;
     const file = STATIC[path];
     if (file !== undefined && (req.method === "GET" || req.method === "HEAD")) {
       res.writeHead(200, { "Content-Type": file[1], ...PAGE_HEADERS });
       res.end(req.method === "HEAD" ? undefined : readFileSync(PUBLIC + file[0]));
+      return;
+    }
+    const module = path.startsWith(RECONNECT_PREFIX) ? path.slice(RECONNECT_PREFIX.length) : "";
+    if (RECONNECT_FILES.has(module) && (req.method === "GET" || req.method === "HEAD")) {
+      res.writeHead(200, { "Content-Type": "text/javascript; charset=utf-8", ...PAGE_HEADERS });
+      res.end(req.method === "HEAD" ? undefined : readFileSync(RECONNECT_DIR + module));
       return;
     }
     if (path === "/chat" || path === "/echo") {

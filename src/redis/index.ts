@@ -12,3 +12,4 @@ export {
   type RedisReconnected,
 } from "./redis-adapter.js";
 export { decodeEnvelope, encodeEnvelope, ENVELOPE_VERSION, type Envelope } from "./envelope.js";
+export { RedisHistory, type RedisHistoryOptions, type RedisHistoryStats } from "./redis-history.js";

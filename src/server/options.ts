@@ -11,6 +11,7 @@ import type { Http2ListenOptions } from "./http2.js";
 import type { MessageStream } from "./message-stream.js";
 import type { UpgradeRequestMessage } from "./pending-handshake.js";
 import type { ServerWebSocket } from "./server-websocket.js";
+import type { TopicsOptions } from "./topics-options.js";
 
 /** What the `upgrade` hook learns about a handshake before it is accepted. */
 export interface UpgradeInfo {
@@ -136,6 +137,11 @@ export interface WebSocketServerOptions<T = undefined> extends ServerHandlers<T>
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Pub/sub adapter for scale-out across processes (e.g. `RedisAdapter`). Default: in-memory only. */
   adapter?: PubSubAdapter;
+  /**
+   * Durable topics (history, offsets, resume), the wsx.topics.v1 subprotocol and the SSE
+   * endpoint; see docs/TOPICS.md. Default: off (topics are ephemeral, at-most-once).
+   */
+  topics?: TopicsOptions<T>;
 }
 
 /** Options with defaults applied. */

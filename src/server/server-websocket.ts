@@ -6,6 +6,10 @@ import { CloseCode } from "../protocol/close-code.js";
 import type { ReadyStateValue } from "../protocol/connection.js";
 import { ProtocolError } from "../protocol/errors.js";
 import type { Transport, TransportOwner } from "../transport/transport.js";
+import type { Subscription } from "./durable-topics.js";
+import { parseOffset, type OffsetParts } from "./offset.js";
+import type { SubscribeOptions } from "./topics-options.js";
+import { WebSocketSink } from "./topics-protocol.js";
 import { MessageStream, sendMessageStream, type MessageSource } from "./message-stream.js";
 import { SendStatus, type SendStatusValue } from "./send-status.js";
 import type { WebSocketServer as ServerCore } from "./server.js";
@@ -62,6 +66,14 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   currentMessage: MessageStream | null = null;
   /** @internal streamed sends waiting for the socket's drain */
   drainWaiters: Array<() => void> | null = null;
+  /** @internal this connection speaks wsx.topics.v1 (its frames go to the topics protocol) */
+  topicsV1 = false;
+  /** @internal durable subscriptions by topic */
+  durableSubs: Map<string, Subscription> | null = null;
+  /** @internal topic operations waiting on an asynchronous `authorize`, in order */
+  topicOps: Promise<void> | null = null;
+  /** @internal how many */
+  topicOpsPending = 0;
 
   /** @internal */
   constructor(core: ServerCore<T>, transport: Transport, data: T, protocol: string, extensions: string, peerSource?: object, httpVersion = "1.1") {
@@ -175,25 +187,60 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
 
   // ---- topics ---------------------------------------------------------------------------
 
-  /** Subscribes to `topic`; returns false if already subscribed or closed. */
-  subscribe(topic: string): boolean {
+  /**
+   * Subscribes to `topic`; returns false if already subscribed or closed. On a durable topic
+   * (server option `topics.durable`), `options.from` (the last offset this subscriber has)
+   * replays what followed it, or `options.last` the latest messages, before live ones; the
+   * connection then gets the `topics.format` frames, and `topics.unrecoverable` when the
+   * history cannot reach `from` (docs/TOPICS.md). An invalid `from` throws a RangeError.
+   */
+  subscribe(topic: string, options?: SubscribeOptions): boolean {
     if (this.transport.closed) return false;
+    const durable = this.core.durable;
+    if (durable !== null && durable.isDurable(topic)) {
+      if (typeof topic !== "string") throw new TypeError("topic must be a string");
+      let from: OffsetParts | null = null;
+      if (options?.from !== undefined) {
+        from = parseOffset(options.from);
+        if (from === null) throw new RangeError(`invalid offset ${JSON.stringify(options.from)}: expected "<epoch>-<seq>"`);
+      }
+      if (this.durableSubs?.has(topic)) return false;
+      return this.subscribeDurable(topic, from, options?.last ?? 0);
+    }
     return this.core.topics.subscribe(this, topic);
+  }
+
+  /** @internal a durable subscription; false past `topics.maxSubscriptions` */
+  subscribeDurable(topic: string, from: OffsetParts | null, last: number): boolean {
+    const durable = this.core.durable!;
+    const subs = (this.durableSubs ??= new Map());
+    const old = subs.get(topic);
+    if (old !== undefined) durable.unsubscribe(old);
+    else if (subs.size >= durable.limits.maxSubscriptions) return false;
+    subs.set(topic, durable.subscribe(topic, new WebSocketSink(this, durable.options), from, last));
+    return true;
   }
 
   /** Unsubscribes from `topic`; returns false if not subscribed. */
   unsubscribe(topic: string): boolean {
+    const sub = this.durableSubs?.get(topic);
+    if (sub !== undefined) {
+      this.durableSubs!.delete(topic);
+      this.core.durable!.unsubscribe(sub);
+      return true;
+    }
     return this.core.topics.unsubscribe(this, topic);
   }
 
   /** Whether this connection subscribes to `topic`. */
   isSubscribed(topic: string): boolean {
-    return this.topicSet !== null && this.topicSet.has(topic);
+    return (this.topicSet !== null && this.topicSet.has(topic)) || (this.durableSubs?.has(topic) ?? false);
   }
 
   /** The topics this connection subscribes to. */
   get topics(): string[] {
-    return this.topicSet === null ? [] : [...this.topicSet];
+    const own = this.topicSet === null ? [] : [...this.topicSet];
+    return this.durableSubs === null ? own : [...own, ...this.durableSubs.keys()];
   }
 
   /**
@@ -212,6 +259,7 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     c.messagesIn++;
     c.bytesIn += data.length;
     if (this.extensions !== "") c.deflateBytesIn += data.length;
+    if (this.topicsV1) return this.core.topicsProtocol!.frame(this, data, isBinary);
     if (this.core.handlers.messageStream !== undefined) {
       // A compressed message under streaming receive: inflated whole, one chunk.
       const stream = this.startMessage(isBinary);

@@ -22,6 +22,10 @@ import { SendStatus } from "./send-status.js";
 import { snapshot, StatsCounters, type HandshakeRejection, type ServerStats } from "./stats.js";
 import { ServerWebSocket, toPayload, type WebSocketData } from "./server-websocket.js";
 import { TopicRegistry } from "./topics.js";
+import { DurableTopics } from "./durable-topics.js";
+import type { Offset } from "./offset.js";
+import { msgFrame, TOPICS_PROTOCOL, TopicsProtocol } from "./topics-protocol.js";
+import { SseEndpoint } from "./sse.js";
 
 /** Upgrade listeners shared per HTTP server, so several wsx servers can split it by path. */
 const attached = new WeakMap<HttpServer, Array<WebSocketServer<any>>>();
@@ -83,6 +87,12 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   readonly handlers: ServerHandlers<T>;
   /** @internal */
   readonly topics = new TopicRegistry<T>();
+  /** @internal durable topics (server option `topics`), or null */
+  readonly durable: DurableTopics | null = null;
+  /** @internal the wsx.topics.v1 frame handler, or null */
+  readonly topicsProtocol: TopicsProtocol | null = null;
+  /** @internal the SSE endpoint (option `topics.sse`), or null */
+  readonly sse: SseEndpoint | null = null;
   /** Messages dropped because a connection was over `maxBackpressure` (sends and publishes). */
   droppedMessages = 0;
   /** @internal counters behind {@link WebSocketServer.stats} */
@@ -124,6 +134,15 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       this.topics.setAdapter(this.adapter);
       this.adapter.attach((topic, data, isBinary) => this.deliverLocal(topic, data, isBinary, undefined));
     }
+    if (options.topics !== undefined) {
+      const durable = new DurableTopics(options.topics);
+      durable.onError = (error) => {
+        if (this.listenerCount("error") > 0) this.emit("error", error);
+      };
+      (this as { durable: DurableTopics | null }).durable = durable;
+      (this as { topicsProtocol: TopicsProtocol | null }).topicsProtocol = new TopicsProtocol(durable, options.topics, (topic, json) => void this.publish(topic, json, false));
+      if (options.topics.sse !== undefined) (this as { sse: SseEndpoint | null }).sse = new SseEndpoint(durable, options.topics.sse, options.topics);
+    }
     const modes = Number(options.port !== undefined) + Number(options.server !== undefined) + Number(options.noServer === true);
     if (modes !== 1) throw new TypeError("exactly one of `port`, `server` or `noServer` must be given");
     if (options.http2 !== undefined && options.http2 !== false && options.port === undefined) {
@@ -147,7 +166,10 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       // Node checks header/request timeouts on an interval (30 s by default): make it a
       // fraction of the handshake timeout so slow handshakes are dropped near their deadline.
       const checkEvery = Math.max(100, Math.min(1000, Math.floor(this.options.handshakeTimeout / 4)));
-      const server = (options.server as HttpServer | undefined) ?? createServer({ connectionsCheckingInterval: checkEvery, maxHeaderSize: this.options.maxHeaderBytes }, onOwnServerRequest);
+      const onRequest = (req: IncomingMessage, res: import("node:http").ServerResponse): void => {
+        if (!this.handleSse(req, res)) onOwnServerRequest(req, res);
+      };
+      const server = (options.server as HttpServer | undefined) ?? createServer({ connectionsCheckingInterval: checkEvery, maxHeaderSize: this.options.maxHeaderBytes }, onRequest);
       this.httpServer = server;
       this.ownServer = options.server === undefined;
       this.attachUpgrades(server);
@@ -213,6 +235,24 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   get port(): number {
     const a = this.address();
     return a !== null && typeof a === "object" ? a.port : 0;
+  }
+
+  /**
+   * Serves `req` as a Server-Sent Events stream of durable topics if it is for the
+   * `topics.sse.path` (docs/TOPICS.md); returns false, touching nothing, otherwise. A server
+   * that creates its own HTTP server calls it itself; with `server`, call it from your request
+   * handler.
+   */
+  handleSse(req: IncomingMessage, res: import("node:http").ServerResponse): boolean {
+    if (this.sse === null) return false;
+    if (this.closing !== null) {
+      const path = (req.url ?? "/").split("?")[0];
+      if (path !== this.userOptions.topics?.sse?.path) return false;
+      res.writeHead(503, { "Content-Type": "text/plain", "Retry-After": "1" });
+      res.end("server is shutting down\n");
+      return true;
+    }
+    return this.sse.handle(req, res);
   }
 
   /** Whether this server handles a request for `req.url` (path match, query string ignored). */
@@ -339,6 +379,14 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   }
 
   private selectProtocol(offered: string[], req: UpgradeRequestMessage): string {
+    const chosen = this.selectUserProtocol(offered, req);
+    // With topics on, a client offering wsx.topics.v1 gets it unless the app chose another.
+    // (Not with a `messageStream` handler: wsx.topics.v1 frames are read whole.)
+    if (chosen === "" && this.durable !== null && this.handlers.messageStream === undefined && offered.includes(TOPICS_PROTOCOL)) return TOPICS_PROTOCOL;
+    return chosen;
+  }
+
+  private selectUserProtocol(offered: string[], req: UpgradeRequestMessage): string {
     const p = this.userOptions.protocols;
     if (p === undefined || offered.length === 0) return "";
     if (typeof p === "function") {
@@ -356,6 +404,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     const transport = new Transport(socket, NO_OWNER, this.transportOptions, negotiated?.codec ?? null);
     const ws = new ServerWebSocket<T>(this, transport, data, protocol, negotiated?.response ?? "", h.peer, h.req.httpVersion === "2.0" ? "2.0" : "1.1");
     transport.owner = ws;
+    if (protocol === TOPICS_PROTOCOL && this.topicsProtocol !== null && this.handlers.messageStream === undefined) ws.topicsV1 = true;
     if (negotiated !== null && negotiated.params.serverNoContextTakeover) ws.publishWindowBits = negotiated.params.serverMaxWindowBits;
     this.clients.add(ws);
     this.counters.handshakesAccepted++;
@@ -378,6 +427,10 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     this.clients.delete(ws);
     this.counters.socketClosed(ws.transport.socket, ws.extensions !== "");
     this.topics.unsubscribeAll(ws);
+    if (ws.durableSubs !== null) {
+      for (const sub of ws.durableSubs.values()) this.durable!.unsubscribe(sub);
+      ws.durableSubs = null;
+    }
     if (this.closing !== null && this.clients.size === 0) this.emit("drained");
   }
 
@@ -389,6 +442,19 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
    * of local deliveries queued.
    */
   publish(topic: string, data: WebSocketData, isBinary?: boolean, compress = true, sender?: ServerWebSocket<T>): number {
+    if (this.durable !== null && this.durable.isDurable(topic)) {
+      // A durable topic: stored, then delivered in history order (see publishDurable).
+      const text = typeof data === "string" ? data : Buffer.from(toPayload(data) as Uint8Array).toString();
+      let json: string;
+      try {
+        // Re-serialized: stored JSON has no raw line breaks (SSE data lines, custom formats).
+        json = JSON.stringify(JSON.parse(text));
+      } catch {
+        json = JSON.stringify(text);
+      }
+      this.durable.publishJson(topic, json).catch((error: unknown) => this.durable!.onError(error));
+      return 0;
+    }
     const payload = toPayload(data);
     const binary = isBinary ?? typeof payload !== "string";
     const bytes = typeof payload === "string" ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
@@ -397,6 +463,17 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     // The adapter may send later: give it bytes the caller cannot change under it.
     if (this.adapter !== null) this.adapter.publish(topic, typeof payload === "string" ? bytes : Buffer.from(bytes), binary);
     return n;
+  }
+
+  /**
+   * Publishes `data` (any JSON value) on a durable topic: appended to the history (in memory,
+   * or Redis Streams with `RedisHistory`), then delivered to every subscriber on every node in
+   * history order. Resolves with its offset; rejects (a `HistoryUnavailableError` with Redis)
+   * when it could not be stored. Needs the `topics` option and a topic it makes durable.
+   */
+  publishDurable(topic: string, data: unknown): Promise<Offset> {
+    if (this.durable === null || !this.durable.isDurable(topic)) return Promise.reject(new TypeError(`"${topic}" is not a durable topic (server option topics.durable)`));
+    return this.durable.publish(topic, data);
   }
 
   /** @internal delivers a message to local subscribers, encoding the frame once */
@@ -409,6 +486,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     const limit = this.options.maxBackpressure;
     let n = 0;
     let deflated = 0;
+    let v1: PublishFrames | null = null;
     for (const ws of subs) {
       if (ws === sender) continue;
       const t = ws.transport;
@@ -416,7 +494,13 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
         ws.overLimit();
         continue;
       }
-      const frame = ws.publishWindowBits === 0 ? frames.plainFrame() : frames.compressedFrame(ws.publishWindowBits);
+      let f = frames;
+      if (ws.topicsV1) {
+        // wsx.topics.v1 subscribers get a `msg` frame around the text (binary is not carried).
+        if (isBinary) continue;
+        f = v1 ??= new PublishFrames(Buffer.from(msgFrame(topic, null, asJson(bytes.toString()))), false, compress ? (this.deflate?.options ?? null) : null);
+      }
+      const frame = ws.publishWindowBits === 0 ? f.plainFrame() : f.compressedFrame(ws.publishWindowBits);
       if (t.sendRaw(frame)) {
         n++;
         if (ws.extensions !== "") deflated++;
@@ -430,9 +514,14 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     return n;
   }
 
+  /** @internal permessage-deflate options for frames shared by several connections, or null */
+  get publishDeflate(): import("../protocol/extensions/permessage-deflate.js").PerMessageDeflateOptions | null {
+    return this.deflate?.options ?? null;
+  }
+
   /** Number of local subscribers of `topic`. */
   subscriberCount(topic: string): number {
-    return this.topics.count(topic);
+    return this.topics.count(topic) + (this.durable?.count(topic) ?? 0);
   }
 
   // ---- stats ----------------------------------------------------------------------------
@@ -470,6 +559,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
           }
         }
       }
+      this.sse?.close();
       if (this.http2Server !== null) detachHttp2(this, this.http2Server);
       const h2 = this.h2Listener;
       // Stop listening now (new connections are refused); open ones are closed below.
@@ -490,8 +580,19 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       else if (this.ownServer && server !== null) server.closeAllConnections?.();
       await serverClosed;
       if (this.adapter !== null) await this.adapter.close();
+      if (this.durable !== null) await this.durable.close();
     })();
     return this.closing;
+  }
+}
+
+/** `text` if it is JSON, else `text` as a JSON string. */
+function asJson(text: string): string {
+  try {
+    JSON.parse(text);
+    return text;
+  } catch {
+    return JSON.stringify(text);
   }
 }
 

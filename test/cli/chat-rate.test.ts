@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import WebSocket from "ws";
-import { CHAT_LIMITS, chatHandlers, newChatMember, type ChatMember } from "../../src/cli/chat.js";
+import { CHAT_LIMITS, chatHandlers, chatTopics, newChatMember, type ChatMember } from "../../src/cli/chat.js";
+import { MemoryHistory } from "../../src/server/memory-history.js";
 import { WebSocketServer } from "../../src/server/server.js";
 
 interface ChatEvent {
@@ -28,6 +29,7 @@ async function chatServer(t: TestContext, clock: { now: number }): Promise<{ url
     port: 0,
     host: "127.0.0.1",
     upgrade: () => newChatMember(clock.now),
+    topics: chatTopics(new MemoryHistory()),
     close: handlers.close,
     message(ws, data, isBinary) {
       handlers.message(ws, data, isBinary);

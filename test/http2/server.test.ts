@@ -168,6 +168,41 @@ describe("http2: accepting RFC 8441 streams", () => {
     assert.equal((await again.nextFrame()).payload.toString(), "fresh");
   });
 
+  test("a peer's RST_STREAM or a dropped connection ends those WebSockets with 1006, nothing else", async (t) => {
+    const server = await startEchoServer(t, { http2: true });
+    const reset = await connectRawH2(server.port, { t });
+    const survivor = await connectRawH2(server.port, { t, session: reset.session });
+    reset.socket.close(8); // RST_STREAM CANCEL from the client
+    await waitUntil(() => server.closes.length === 1, "the close handler of the reset stream");
+    assert.deepEqual(server.closes, [{ code: 1006, reason: "" }]);
+    survivor.sendText("alive");
+    assert.equal((await survivor.nextFrame()).payload.toString(), "alive");
+    // The whole connection goes: every WebSocket on it is closed, once each.
+    const session = await openH2Session(server.port, { t });
+    const onIt = await Promise.all([1, 2, 3].map(() => connectRawH2(server.port, { t, session })));
+    assert.equal(onIt.length, 3);
+    session.session.destroy();
+    await waitUntil(() => server.closes.length === 4, "three more close handlers");
+    assert.deepEqual(server.closes.slice(1), [1, 2, 3].map(() => ({ code: 1006, reason: "" })));
+    assert.equal(server.wss.clients.size, 1);
+  });
+
+  test("header count and hook time limits apply to streams: 431 and 408", async (t) => {
+    const server = await startEchoServer(t, {
+      http2: true,
+      maxHeaderCount: 10,
+      handshakeTimeout: 200,
+      upgrade: (req) => (req.url === "/slow" ? new Promise(() => {}) : undefined),
+    });
+    const session = await openH2Session(server.port, { t });
+    const headers: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) headers[`x-h${i}`] = "1";
+    assert.equal((await exchangeH2(session, server.port, { headers })).status, 431);
+    assert.equal((await exchangeH2(session, server.port, { path: "/slow" })).status, 408);
+    const stats = server.wss.stats();
+    assert.deepEqual([stats.handshakesRejected.headers, stats.handshakesRejected.timeout], [1, 1]);
+  });
+
   test("graceful shutdown: 1001 on every WebSocket stream, then GOAWAY", async (t) => {
     const server = await startEchoServer(t, { http2: true });
     const a = await connectRawH2(server.port, { t });

@@ -132,6 +132,28 @@ describe("http2: accepting RFC 8441 streams", () => {
     assert.equal((await h2b.nextFrame()).payload.toString(), "from h1");
   });
 
+  test("sendStream waits on the HTTP/2 stream's drain: 4 MiB in 64 KiB fragments arrive whole and in order", async (t) => {
+    const server = await startEchoServer(t, { http2: true });
+    const c = await connectRawH2(server.port, { t });
+    await waitUntil(() => server.wss.clients.size === 1, "the connection");
+    const [ws] = server.wss.clients;
+    const pieces = function* (): Generator<Buffer> {
+      for (let i = 0; i < 64; i++) yield Buffer.alloc(64 * 1024, i);
+    };
+    const sent = ws.sendStream(pieces(), true);
+    let total = 0;
+    let fin = false;
+    for (let frames = 0; !fin; frames++) {
+      assert.ok(frames < 100_000, "a bounded number of frames");
+      const f = await c.nextFrame();
+      for (let i = 0; i < f.payload.length; i += 4096) assert.equal(f.payload[i], Math.floor((total + i) / (64 * 1024)));
+      total += f.payload.length;
+      fin = f.fin;
+    }
+    assert.equal(total, 4 * 1024 * 1024);
+    assert.equal(await sent, true);
+  });
+
   test("maxPayload closes the stream's WebSocket with 1009, other streams on the connection go on", async (t) => {
     const server = await startEchoServer(t, { http2: true, maxPayload: 1000 });
     const big = await connectRawH2(server.port, { t });

@@ -101,6 +101,15 @@ describe("http2: accepting RFC 8441 streams", () => {
     assert.equal(get.status, 400);
   });
 
+  test("own listener with `path`: a WebSocket on another path gets 404, not silence", async (t) => {
+    const server = await startEchoServer(t, { http2: true, path: "/ws" });
+    const session = await openH2Session(server.port, { t });
+    assert.equal((await exchangeH2(session, server.port, { path: "/elsewhere" })).status, 404);
+    const c = await connectRawH2(server.port, { t, session, path: "/ws?x=1" });
+    c.sendText("right path");
+    assert.equal((await c.nextFrame()).payload.toString(), "right path");
+  });
+
   test("permessage-deflate is negotiated and used over the stream", async (t) => {
     const server = await startEchoServer(t, { http2: true, perMessageDeflate: { threshold: 0 } });
     const c = await connectRawH2(server.port, { t, headers: { "sec-websocket-extensions": "permessage-deflate; client_max_window_bits" } });

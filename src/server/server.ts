@@ -472,8 +472,10 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
           }
         }
       }
-      if (this.http2Server !== null) detachHttp2(this, this.http2Server);
       const h2 = this.h2Listener;
+      // An attached server's streams go back to it now; the own listener keeps routing them
+      // here until it is closed, so a new stream on an open connection gets 503, not 404.
+      if (this.http2Server !== null && h2 === null) detachHttp2(this, this.http2Server);
       // Stop listening now (new connections are refused); open ones are closed below.
       const serverClosed =
         h2 !== null
@@ -488,7 +490,10 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
         await drained;
       }
       // 1001 went on every WebSocket stream first; now GOAWAY on every HTTP/2 session.
-      if (h2 !== null) await h2.close();
+      if (h2 !== null) {
+        await h2.close();
+        detachHttp2(this, h2.http2);
+      }
       else if (this.ownServer && server !== null) server.closeAllConnections?.();
       await serverClosed;
       if (this.adapter !== null) await this.adapter.close();

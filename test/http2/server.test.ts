@@ -243,6 +243,9 @@ describe("http2: accepting RFC 8441 streams", () => {
     const events: string[] = [];
     a.session.session.on("goaway", (code: number) => events.push(`goaway ${code}`));
     const closing = server.wss.close();
+    // A new WebSocket on the open connection during the drain is refused with 503.
+    const late = await exchangeH2(a.session, server.port);
+    assert.equal(late.status, 503);
     const [ca, cb] = await Promise.all([a.expectClose(1001), b.expectClose(1001)]);
     events.push("both closed");
     assert.equal(ca.reason, "server shutting down");

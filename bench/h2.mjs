@@ -6,6 +6,7 @@
 // The servers run in their own processes (bench/servers/*.mjs); the clients here, on raw
 // sockets / node:http2 streams with pre-masked frames, so both transports pay the same client.
 // Usage: npm run bench:h2 [-- --rounds 5 --seconds 1.5 --conns 8 --window 16 --rss-conns 1000]
+//        --h2-window <bytes> adds a mode: wsx over h2 with that SETTINGS_INITIAL_WINDOW_SIZE.
 import { connect as connectH2 } from 'node:http2';
 import { connect as connectTcp } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     conns: { type: 'string', default: '8' },
     window: { type: 'string', default: '16' },
     'rss-conns': { type: 'string', default: '1000' },
+    'h2-window': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -126,8 +128,11 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US');
 console.log(`bench/h2: ${ROUNDS} rounds × ${SECONDS}s, ${CONNS} WebSockets × ${WINDOW} in flight; server ${SERVER_CPU === null ? 'unpinned' : `pinned to CPU ${SERVER_CPU}`}; ${cpus().length} CPUs`);
 const wsxServer = await startServer('wsx-echo.mjs', ['--http2'], { cpu: SERVER_CPU });
 const wsServer = await startServer('ws-echo.mjs', [], { cpu: SERVER_CPU });
+const H2_WINDOW = values['h2-window'];
+const wideServer = H2_WINDOW !== undefined ? await startServer('wsx-echo.mjs', ['--http2', '--h2-window', H2_WINDOW], { cpu: SERVER_CPU }) : null;
 const modes = [
   ['wsx h2 (RFC 8441, one connection)', wsxServer.port, 'h2'],
+  ...(wideServer !== null ? [[`wsx h2, stream window ${H2_WINDOW}`, wideServer.port, 'h2']] : []),
   ['wsx HTTP/1.1', wsxServer.port, 'h1'],
   ['ws HTTP/1.1', wsServer.port, 'h1'],
 ];
@@ -143,12 +148,13 @@ try {
     console.log(`\necho, ${size} B messages (msgs/s, median of ${ROUNDS}; ratio to wsx HTTP/1.1)`);
     for (const [name] of modes) {
       const m = median(results.get(name));
-      console.log(`  ${name.padEnd(36)} ${fmt(m).padStart(10)}  ×${(m / base).toFixed(2)}   [${results.get(name).map(fmt).join(', ')}]`);
+      console.log(`  ${name.padEnd(38)} ${fmt(m).padStart(10)}  ×${(m / base).toFixed(2)}   [${results.get(name).map(fmt).join(', ')}]`);
     }
   }
 } finally {
   await wsxServer.stop();
   await wsServer.stop();
+  await wideServer?.stop();
 }
 
 /** Server RSS per WebSocket with RSS_CONNS open, on a fresh server process. */

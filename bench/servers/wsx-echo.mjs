@@ -6,11 +6,14 @@ import { hasFlag, serveControl } from './control.mjs';
 
 const deflate = hasFlag('--deflate');
 const http2 = hasFlag('--http2');
+// --h2-window <bytes>: SETTINGS_INITIAL_WINDOW_SIZE of the HTTP/2 listener (default 65535).
+const windowAt = process.argv.indexOf('--h2-window');
+const h2Window = windowAt > 0 ? Number(process.argv[windowAt + 1]) : undefined;
 const server = new WebSocketServer({
   port: 0,
   host: '127.0.0.1',
   ...(deflate ? { perMessageDeflate: true } : {}),
-  ...(http2 ? { http2: { maxConcurrentStreams: 2000 } } : {}),
+  ...(http2 ? { http2: { maxConcurrentStreams: 2000, ...(h2Window ? { settings: { initialWindowSize: h2Window } } : {}) } } : {}),
   message(ws, data, isBinary) {
     ws.send(data, isBinary);
   },

@@ -135,10 +135,13 @@ export function detachHttp2(wss: WebSocketServer<any>, server: AnyHttp2Server): 
   }
 }
 
-/** Streams of the own server that are not WebSockets: nothing else is served here. */
-function ownStreams(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-  if (isExtendedConnect(headers)) return;
-  rejectStream(stream, 400, "this endpoint speaks WebSocket (RFC 8441 extended CONNECT)\n", {}, 1000);
+/** Streams of the own server that no wsx server took: nothing else is served here. */
+function ownStreams(this: AnyHttp2Server, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  if (!isExtendedConnect(headers)) {
+    rejectStream(stream, 400, "this endpoint speaks WebSocket (RFC 8441 extended CONNECT)\n", {}, 1000);
+  } else if (route(this, headers) === undefined) {
+    rejectStream(stream, 404, "no WebSocket endpoint at this path", {}, 1000);
+  }
 }
 
 // ---- the own listener -----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { createSecureServer } from "node:http2";
 import { test } from "node:test";
+import { HandshakeError } from "../../src/protocol/errors.js";
 import { WebSocketServer } from "../../src/server/server.js";
 import { selfSignedCert } from "../helpers/certs.js";
 import { launchChromium } from "../helpers/chromium.js";
@@ -14,6 +15,11 @@ window.result = new Promise((resolve) => {
   ws.onopen = () => ws.send("ping over h2");
   ws.onmessage = (e) => { resolve({ data: e.data, protocol: ws.protocol, extensions: ws.extensions }); ws.close(1000, "done"); };
   ws.onerror = () => resolve({ error: true });
+});
+window.denied = new Promise((resolve) => {
+  const ws = new WebSocket("wss://" + location.host + "/ws?deny=1");
+  ws.onopen = () => resolve("opened");
+  ws.onclose = (e) => resolve("closed " + e.code);
 });
 </script>`;
 
@@ -31,7 +37,10 @@ test("Chromium's WebSocket rides the page's HTTP/2 connection: the server saw an
     path: "/ws",
     protocols: ["echo.v1"],
     perMessageDeflate: true,
-    upgrade: (req, info) => void seen.push({ http2: info.http2, method: req.method ?? "", httpVersion: req.httpVersion }),
+    upgrade: (req, info) => {
+      seen.push({ http2: info.http2, method: req.method ?? "", httpVersion: req.httpVersion });
+      if (info.path.endsWith("deny=1")) throw new HandshakeError(403, "not you");
+    },
     message: (ws, data, isBinary) => void ws.send(data, isBinary),
     close: (_ws, code) => void closes.push(code),
   });
@@ -48,7 +57,11 @@ test("Chromium's WebSocket rides the page's HTTP/2 connection: the server saw an
   const response = await page.goto(`https://localhost:${port}/`);
   assert.equal(response?.status(), 200);
   const result = (await page.evaluate("window.result")) as { data?: string; protocol?: string; extensions?: string; error?: boolean };
-  assert.deepEqual(seen, [{ http2: true, method: "CONNECT", httpVersion: "2.0" }], "the WebSocket came as an RFC 8441 stream");
+  // A refusal by the hook is a status on the stream: the browser's WebSocket fails (1006).
+  assert.equal(await page.evaluate("window.denied"), "closed 1006");
+  const h2 = { http2: true, method: "CONNECT", httpVersion: "2.0" };
+  assert.deepEqual(seen, [h2, h2], "both WebSockets came as RFC 8441 streams");
+  assert.equal(wss.stats().handshakesRejected.hook, 1);
   assert.equal(result.error, undefined);
   assert.equal(result.data, "ping over h2");
   assert.equal(result.protocol, "echo.v1");

@@ -28,7 +28,7 @@ export interface SeenClose {
 export type EchoServerOptions = Partial<WebSocketServerOptions<unknown>> & {
   /** Stop the server (every client dropped) when this test ends, however it ends. */
   t?: TestContext;
-  /** Keep every received message in `received` (off by default: floods would be held). */
+  /** Keep every connection in `connections` and every received message in `received` (off by default: churn and floods would be held). */
   record?: boolean;
 };
 
@@ -44,7 +44,7 @@ export interface EchoServer {
   readonly closes: SeenClose[];
   /** Every `error` handler call, in order. */
   readonly errors: Error[];
-  /** Every connection the `open` handler saw, in order (closed ones stay). */
+  /** Every connection the `open` handler saw, in order (closed ones stay), when started with `record: true` (else empty). */
   readonly connections: ServerWebSocket<unknown>[];
   /** Every message received, in order, when started with `record: true` (else empty). */
   readonly received: Buffer[];
@@ -101,7 +101,7 @@ export async function startEchoServer(first?: TestContext | EchoServerOptions, s
     ...given,
     open(ws) {
       opens++;
-      connections.push(ws);
+      if (record) connections.push(ws);
       return given.open?.(ws);
     },
     message(ws, data, isBinary) {

@@ -253,7 +253,8 @@ async function runMemory(sc, impl, workers) {
 async function runClient(sc, impl) {
   const p = params(sc);
   // The same server for all three clients: the wsx echo server, so the client is what is measured.
-  const server = await startServer('wsx-echo.mjs', [], { cpu: serverCpu });
+  // Large messages: a backpressure limit above what is in flight, so none is dropped.
+  const server = await startServer('wsx-echo.mjs', p.size > 65536 ? ['--max-backpressure', String(p.conns * (p.depth + 1) * p.size * 2)] : [], { cpu: serverCpu });
   try {
     const args = ['--impl', impl, '--port', String(server.port), '--conns', String(p.conns), '--depth', String(p.depth), '--size', String(p.size), '--warmup', String(warmup), '--duration', String(duration)];
     const r = await measure(server, startLoad('client-driver.mjs', args, { cpu: loadCpu }));

@@ -1,12 +1,14 @@
 // wsx echo server (from dist): every message is sent back as it came (binary or text).
-// --deflate enables permessage-deflate with its defaults.
+// --deflate enables permessage-deflate with its defaults; --max-backpressure N sets that limit.
 import { WebSocketServer } from '../../dist/index.js';
 import { hasFlag, serveControl } from './control.mjs';
 
 const deflate = hasFlag('--deflate');
+const mb = process.argv.indexOf('--max-backpressure');
 const server = new WebSocketServer({
   port: 0,
   host: '127.0.0.1',
+  ...(mb > 0 ? { maxBackpressure: Number(process.argv[mb + 1]) } : {}),
   ...(deflate ? { perMessageDeflate: true } : {}),
   message(ws, data, isBinary) {
     ws.send(data, isBinary);

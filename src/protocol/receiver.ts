@@ -78,6 +78,24 @@ const enum State {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** ArrayBuffers a receiver allocated for one message and let go of once it was delivered. */
+const released = new WeakSet<ArrayBuffer>();
+
+/**
+ * The ArrayBuffer behind a delivered message when nothing else can see it: the receiver
+ * allocated it for this message alone (not a socket chunk, not Node's buffer pool) and it is
+ * exactly the message. The caller may hand it out without a copy (WHATWG `binaryType`
+ * "arraybuffer"); later calls for the same buffer return null. Null in every other case.
+ */
+export function takeMessageBuffer(data: Buffer): ArrayBuffer | null {
+  const ab = data.buffer as ArrayBuffer;
+  if (data.byteOffset !== 0 || data.length !== ab.byteLength || !released.delete(ab)) return null;
+  return ab;
+}
+
+/** From this size Buffer.allocUnsafe gives a buffer its own ArrayBuffer (Node's pool is 8 KiB, used below half). */
+const POOL_LIMIT = Buffer.poolSize >>> 1;
 /** Smallest allocation of a message buffer (it grows by doubling up to the message's bound). */
 const MIN_MESSAGE_BUFFER = 16 * 1024;
 
@@ -377,13 +395,21 @@ export class Receiver {
       this.fail(CloseCode.InvalidFramePayloadData, "truncated UTF-8 sequence at the end of a text message");
       return -1;
     }
-    const data = this.message === null ? EMPTY : this.message.subarray(0, this.messageLength);
+    const message = this.message;
+    let data: Buffer = EMPTY;
+    if (message !== null) {
+      data = message.subarray(0, this.messageLength);
+      // Dropped by deliver(): from then on the message is the only view of its buffer.
+      if (message.length >= POOL_LIMIT) released.add(message.buffer as ArrayBuffer);
+    }
     return this.deliver(data) ? pos + take : -1;
   }
 
   /**
    * Copies a piece of the message into its buffer, growing it by doubling but never past the
-   * message's bound: the exact final size when this is the last frame, else the limit.
+   * message's bound: the exact final size when this is the last frame, else the limit. The
+   * buffer ends up exactly the message's size when it arrives in one frame, so the layer above
+   * may hand its ArrayBuffer on without a copy.
    */
   private append(piece: Buffer): void {
     const need = this.messageLength + piece.length;
@@ -392,7 +418,9 @@ export class Receiver {
       const bound = this.fin ? this.frameEnd : this.messageCompressed ? this.maxCompressed : this.maxPayload;
       let size = buf === null ? MIN_MESSAGE_BUFFER : buf.length * 2;
       if (size < need) size = need;
-      if (size > bound) size = bound;
+      // The last frame's end is known: once a quarter of the message is here, allocate it
+      // whole (skips the last doublings and their copies; still at most 4x what was sent).
+      if (size > bound || (this.fin && need * 4 >= bound)) size = bound;
       const next = Buffer.allocUnsafe(size);
       if (buf !== null && this.messageLength > 0) buf.copy(next, 0, 0, this.messageLength);
       this.message = buf = next;

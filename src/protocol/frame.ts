@@ -107,34 +107,52 @@ export function applyMaskKey(data: Uint8Array, start: number, end: number, key: 
     const simd = simdMasker();
     if (simd !== null) return simd(data, start, end, data, start, key, phase);
   }
-  let i = start;
-  // Below ~48 bytes the byte loop beats creating a word view (measured: 27 vs 40 ns at 32 B).
-  if (end - start >= 48 && LITTLE_ENDIAN) {
-    // Byte-wise up to a 4-byte boundary of the underlying ArrayBuffer.
-    while (((data.byteOffset + i) & 3) !== 0) {
-      data[i] ^= key >>> (((phase + i - start) & 3) << 3);
-      i++;
+  if (end - start < 48 || !LITTLE_ENDIAN) {
+    // Below ~48 bytes a byte loop beats creating a word view (measured: 27 vs 40 ns at 32 B);
+    // unrolled by 4 with the key's bytes in locals, rotated so that k0 applies to data[start].
+    const shift = (phase & 3) << 3;
+    const k = shift === 0 ? key : (key >>> shift) | (key << (32 - shift));
+    const k0 = k & 0xff;
+    const k1 = (k >>> 8) & 0xff;
+    const k2 = (k >>> 16) & 0xff;
+    const k3 = k >>> 24;
+    let j = start;
+    for (const end4 = end - 3; j < end4; j += 4) {
+      data[j] ^= k0;
+      data[j + 1] ^= k1;
+      data[j + 2] ^= k2;
+      data[j + 3] ^= k3;
     }
-    // Rotate the key so that its byte 0 applies to data[i].
-    const shift = ((phase + i - start) & 3) << 3;
-    const word = shift === 0 ? key | 0 : ((key >>> shift) | (key << (32 - shift))) | 0;
-    const words = (end - i) >>> 2;
-    const u32 = new Int32Array(data.buffer, data.byteOffset + i, words);
-    let w = 0;
-    // Unrolled by 8: about twice the throughput of the plain loop in V8.
-    for (; w + 8 <= words; w += 8) {
-      u32[w] ^= word;
-      u32[w + 1] ^= word;
-      u32[w + 2] ^= word;
-      u32[w + 3] ^= word;
-      u32[w + 4] ^= word;
-      u32[w + 5] ^= word;
-      u32[w + 6] ^= word;
-      u32[w + 7] ^= word;
-    }
-    for (; w < words; w++) u32[w] ^= word;
-    i += words << 2;
+    if (j < end) data[j++] ^= k0;
+    if (j < end) data[j++] ^= k1;
+    if (j < end) data[j] ^= k2;
+    return;
   }
+  let i = start;
+  // Byte-wise up to a 4-byte boundary of the underlying ArrayBuffer.
+  while (((data.byteOffset + i) & 3) !== 0) {
+    data[i] ^= key >>> (((phase + i - start) & 3) << 3);
+    i++;
+  }
+  // Rotate the key so that its byte 0 applies to data[i].
+  const shift = ((phase + i - start) & 3) << 3;
+  const word = shift === 0 ? key | 0 : ((key >>> shift) | (key << (32 - shift))) | 0;
+  const words = (end - i) >>> 2;
+  const u32 = new Int32Array(data.buffer, data.byteOffset + i, words);
+  let w = 0;
+  // Unrolled by 8: about twice the throughput of the plain loop in V8.
+  for (; w + 8 <= words; w += 8) {
+    u32[w] ^= word;
+    u32[w + 1] ^= word;
+    u32[w + 2] ^= word;
+    u32[w + 3] ^= word;
+    u32[w + 4] ^= word;
+    u32[w + 5] ^= word;
+    u32[w + 6] ^= word;
+    u32[w + 7] ^= word;
+  }
+  for (; w < words; w++) u32[w] ^= word;
+  i += words << 2;
   for (; i < end; i++) data[i] ^= key >>> (((phase + i - start) & 3) << 3);
 }
 

@@ -239,37 +239,28 @@ export class Receiver {
 
   /** Parses a header at `chunk[pos..]`; returns the position after it, or -1 if it needs more. */
   private readHeader(chunk: Buffer, pos: number): number {
-    let buf = chunk;
-    let at = pos;
     const available = chunk.length - pos;
-    if (this.headerHave > 0 || available < 2 || available < this.neededHeader(chunk[pos + 1])) {
-      // Slow path: gather the header across chunks.
-      const hb = (this.headerBuf ??= Buffer.allocUnsafe(14));
-      let p = pos;
-      while (p < chunk.length) {
-        if (this.headerHave >= 2 && this.headerHave >= this.neededHeader(hb[1])) break;
-        hb[this.headerHave++] = chunk[p++];
-      }
-      if (this.headerHave < 2 || this.headerHave < this.neededHeader(hb[1])) return -1;
-      buf = hb;
-      at = 0;
-      this.headerHave = 0;
-      if (!this.parseHeader(buf, at)) return -1;
-      return p;
+    if (this.headerHave === 0 && available >= 2) {
+      // Fast path: the whole header is in this chunk.
+      const needed = this.neededHeader(chunk[pos + 1]);
+      if (available >= needed) return this.parseHeader(chunk, pos) ? pos + needed : -1;
     }
-    const next = this.parseHeaderAt(buf, at);
-    return next;
+    // Slow path: gather the header across chunks.
+    const hb = (this.headerBuf ??= Buffer.allocUnsafe(14));
+    let p = pos;
+    while (p < chunk.length) {
+      if (this.headerHave >= 2 && this.headerHave >= this.neededHeader(hb[1])) break;
+      hb[this.headerHave++] = chunk[p++];
+    }
+    if (this.headerHave < 2 || this.headerHave < this.neededHeader(hb[1])) return -1;
+    this.headerHave = 0;
+    return this.parseHeader(hb, 0) ? p : -1;
   }
 
   /** Header length implied by the second byte (RFC 6455 §5.2). */
   private neededHeader(b1: number): number {
     const len7 = b1 & 0x7f;
     return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
-  }
-
-  private parseHeaderAt(buf: Buffer, at: number): number {
-    if (!this.parseHeader(buf, at)) return -1;
-    return at + this.neededHeader(buf[at + 1]);
   }
 
   /** Validates and records a complete header at `buf[at..]`. False after a protocol error. */

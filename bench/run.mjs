@@ -26,7 +26,7 @@ Scenarios (default: all, in this order):
   client-large    wsx client vs ws client, 4 conns x 2 in flight, 1 MiB binary echo (the
                   client masks every byte): MB/s of the client process
 
-Servers compared: wsx, ws (with bufferutil) and Bun (Bun.serve, uWebSockets), installed on
+Servers compared: wsx, ws (with bufferutil), the Node floor (see --no-floor) and Bun (Bun.serve, uWebSockets), installed on
 demand into .bench-cache/ (bench/lib/bun.mjs; WSX_BENCH_BUN=0 skips it). Load: the C load
 generator ../shared/tools/wsl when it is found (bench/lib/wsl.mjs; WSX_BENCH_WSL=0 forces the
 Node one), else bench/load (Node); deflate scenarios always use the Node load.
@@ -48,6 +48,8 @@ Options:
   --retries <n>          re-run a round that looks starved by other processes (the process
                          under test and the load both under 80% of a CPU), at most n times (default 1)
   --no-bun               do not compare with Bun
+  --no-floor             do not run the Node floor (bench/servers/node-echo.mjs: node:http
+                         upgrade + one write per read, no validation) in echo-small and memory
   --node-load            use the Node load generator even when the C one is available
   --json                 print the results as JSON on stdout (progress stays on stderr)
   -h, --help             this help`;
@@ -69,6 +71,7 @@ const { values: opt } = parseArgs({
     'load-cpu': { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
     'no-bun': { type: 'boolean', default: false },
+    'no-floor': { type: 'boolean', default: false },
     'node-load': { type: 'boolean', default: false },
     retries: { type: 'string', default: '1' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -85,11 +88,11 @@ if (opt.help) {
  * is better, else <=); with `perCpu` the target applies to the per-CPU-second ratio.
  */
 const SCENARIOS = {
-  'echo-small': { kind: 'echo', conns: 100, depth: 16, size: 32, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: { ws: 7, bun: 0.8 }, perCpu: true, extra: ['p99Ms'] },
+  'echo-small': { kind: 'echo', conns: 100, depth: 16, size: 32, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: { ws: 7, bun: 0.8 }, perCpu: true, floor: true, extra: ['p99Ms'] },
   'echo-large': { kind: 'echo', conns: 100, depth: 4, size: 16384, metric: 'mbPerSec', unit: 'MB/s', higher: true, target: { ws: 1.15 }, extra: ['msgsPerSec'] },
   'echo-text': { kind: 'echo', conns: 1000, depth: 1, size: 32, text: true, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: { ws: 1.15 }, extra: ['p99Ms'] },
   'echo-deflate': { kind: 'echo', conns: 100, depth: 4, size: 2048, deflate: true, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: {}, extra: ['p99Ms'] },
-  memory: { kind: 'memory', conns: 10000, metric: 'rssPerConnKiB', unit: 'KiB RSS/conn', higher: false, target: { ws: 0.7, bun: 1 }, extra: ['heapPerConnKiB'] },
+  memory: { kind: 'memory', conns: 10000, metric: 'rssPerConnKiB', unit: 'KiB RSS/conn', higher: false, target: { ws: 0.7, bun: 1 }, floor: true, extra: ['heapPerConnKiB'] },
   'memory-deflate': { kind: 'memory', conns: 10000, deflate: true, metric: 'rssPerConnKiB', unit: 'KiB RSS/conn', higher: false, target: {}, extra: ['heapPerConnKiB'] },
   fanout: { kind: 'fanout', conns: 1000, depth: 64, size: 64, metric: 'msgsPerSec', unit: 'deliveries/s', higher: true, target: { ws: 10, bun: 1 }, extra: [] },
   client: { kind: 'client', conns: 50, depth: 16, size: 32, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: { ws: 2 }, extra: [] },
@@ -297,7 +300,9 @@ function starved(sc, res) {
 const plan = [];
 for (const name of selected) {
   const sc = SCENARIOS[name];
-  const impls = sc.impls ?? (sc.kind === 'client' ? ['wsx', 'ws', 'undici'] : bun.path !== undefined ? ['wsx', 'ws', 'bun'] : ['wsx', 'ws']);
+  const impls = [...(sc.impls ?? (sc.kind === 'client' ? ['wsx', 'ws', 'undici'] : bun.path !== undefined ? ['wsx', 'ws', 'bun'] : ['wsx', 'ws']))];
+  // "node": the floor of a Node.js server (bench/servers/node-echo.mjs), for reference.
+  if (sc.floor && !opt['no-floor']) impls.push('node');
   const variants = opt['check-load'] && SCENARIOS[name].kind !== 'client' && SCENARIOS[name].kind !== 'memory' ? [loadWorkers, loadWorkers * 2] : [loadWorkers];
   plan.push({ name, impls, variants });
 }

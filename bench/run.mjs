@@ -6,6 +6,8 @@
 // See docs/PERFORMANCE.md, and `node bench/run.mjs --help`.
 import { availableParallelism, cpus } from 'node:os';
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findBun } from './lib/bun.mjs';
 import { canPin, killChildren, serverStats, startLoad, startServer } from './lib/procs.mjs';
@@ -47,6 +49,8 @@ Options:
   --load-cpu <list>      CPU list for the load generator (default 1)
   --retries <n>          re-run a round that looks starved by other processes (the process
                          under test and the load both under 80% of a CPU), at most n times (default 1)
+  --baseline <dir>       also run another build of wsx as "base" (a dist/ directory, e.g. of
+                         the previous commit): shows what a change bought, in the same run
   --no-bun               do not compare with Bun
   --no-floor             do not run the Node floor (bench/servers/node-echo.mjs: node:http
                          upgrade + one write per read, no validation) in echo-small and memory
@@ -71,6 +75,7 @@ const { values: opt } = parseArgs({
     'load-cpu': { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
     'no-bun': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
     'no-floor': { type: 'boolean', default: false },
     'node-load': { type: 'boolean', default: false },
     retries: { type: 'string', default: '1' },
@@ -178,9 +183,14 @@ async function measure(server, load) {
   }
 }
 
-/** Starts `<impl>-<kind>.mjs` (under Bun for impl "bun"). */
+const baseline = opt.baseline === undefined ? null : pathToFileURL(`${resolve(opt.baseline)}/index.js`).href;
+/** Environment that makes the wsx bench files load the baseline build. */
+const baseEnv = () => ({ WSX_BENCH_DIST: baseline });
+
+/** Starts `<impl>-<kind>.mjs` (under Bun for impl "bun"; the wsx files on the baseline build for "base"). */
 function startImpl(impl, kind, args, cpu, prof) {
-  return startServer(`${impl}-${kind}.mjs`, args, { cpu, cpuProfDir: impl === 'wsx' && prof ? cpuProfDir : null, bun: impl === 'bun' ? bun.path : null });
+  const file = impl === 'base' ? `wsx-${kind}.mjs` : `${impl}-${kind}.mjs`;
+  return startServer(file, args, { cpu, cpuProfDir: impl === 'wsx' && prof ? cpuProfDir : null, bun: impl === 'bun' ? bun.path : null, env: impl === 'base' ? baseEnv() : null });
 }
 
 /** Starts the load child for `mode`: the C generator when available, else bench/load/main.mjs. */
@@ -259,8 +269,8 @@ async function runClient(sc, impl) {
   // Large messages: a backpressure limit above what is in flight, so none is dropped.
   const server = await startServer('wsx-echo.mjs', p.size > 65536 ? ['--max-backpressure', String(p.conns * (p.depth + 1) * p.size * 2)] : [], { cpu: serverCpu });
   try {
-    const args = ['--impl', impl, '--port', String(server.port), '--conns', String(p.conns), '--depth', String(p.depth), '--size', String(p.size), '--warmup', String(warmup), '--duration', String(duration)];
-    const r = await measure(server, startLoad('client-driver.mjs', args, { cpu: loadCpu }));
+    const args = ['--impl', impl === 'base' ? 'wsx' : impl, '--port', String(server.port), '--conns', String(p.conns), '--depth', String(p.depth), '--size', String(p.size), '--warmup', String(warmup), '--duration', String(duration)];
+    const r = await measure(server, startLoad('client-driver.mjs', args, { cpu: loadCpu, env: impl === 'base' ? baseEnv() : null }));
     r.loadCpu ??= NaN;
     return r;
   } finally {
@@ -301,6 +311,7 @@ const plan = [];
 for (const name of selected) {
   const sc = SCENARIOS[name];
   const impls = [...(sc.impls ?? (sc.kind === 'client' ? ['wsx', 'ws', 'undici'] : bun.path !== undefined ? ['wsx', 'ws', 'bun'] : ['wsx', 'ws']))];
+  if (baseline !== null) impls.splice(1, 0, 'base');
   // "node": the floor of a Node.js server (bench/servers/node-echo.mjs), for reference.
   if (sc.floor && !opt['no-floor']) impls.push('node');
   const variants = opt['check-load'] && SCENARIOS[name].kind !== 'client' && SCENARIOS[name].kind !== 'memory' ? [loadWorkers, loadWorkers * 2] : [loadWorkers];

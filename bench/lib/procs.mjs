@@ -104,12 +104,12 @@ class LineChild {
  * and `nodeFlags`); with `bun` (a path to the bun binary) it runs under Bun instead.
  * Resolves with the child once it printed its ready line ({port, ...}).
  */
-export async function startServer(file, args, { cpu = null, cpuProfDir = null, nodeFlags = [], bun = null } = {}) {
+export async function startServer(file, args, { cpu = null, cpuProfDir = null, nodeFlags = [], bun = null, env = null } = {}) {
   const nodeArgs = bun === null ? ['--expose-gc', ...nodeFlags] : [];
   if (cpuProfDir !== null && bun === null) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', cpuProfDir);
   nodeArgs.push(here(`../servers/${file}`), ...args);
   const [cmd, argv] = command(nodeArgs, cpu, bun ?? process.execPath);
-  const proc = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: env === null ? process.env : { ...process.env, ...env } });
   const child = new LineChild(proc, `server ${file}`);
   child.ready = await child.next((m) => m.type === 'ready', 15_000);
   child.port = child.ready.port;
@@ -123,8 +123,8 @@ export function serverStats(server) {
 }
 
 /** Starts a load child: `bench/load/<file>` with the given arguments. */
-export function startLoad(file, args, { cpu = null } = {}) {
+export function startLoad(file, args, { cpu = null, env = null } = {}) {
   const [cmd, argv] = command([here(`../load/${file}`), ...args], cpu);
-  const proc = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: env === null ? process.env : { ...process.env, ...env } });
   return new LineChild(proc, `load ${file}`);
 }

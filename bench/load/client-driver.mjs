@@ -33,7 +33,7 @@ async function loadImpl(impl) {
   if (impl === 'wsx') {
     let mod;
     try {
-      mod = await import('../../dist/index.js');
+      mod = await import(process.env.WSX_BENCH_DIST ?? '../../dist/index.js');
     } catch {
       return null;
     }

@@ -1,6 +1,7 @@
 // wsx echo server (from dist): every message is sent back as it came (binary or text).
 // --deflate enables permessage-deflate with its defaults; --max-backpressure N sets that limit.
-import { WebSocketServer } from '../../dist/index.js';
+// WSX_BENCH_DIST: another build of wsx (bench/run.mjs --baseline), else this one.
+const { WebSocketServer } = await import(process.env.WSX_BENCH_DIST ?? '../../dist/index.js');
 import { hasFlag, serveControl } from './control.mjs';
 
 const deflate = hasFlag('--deflate');

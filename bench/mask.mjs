@@ -6,7 +6,7 @@
 // the median of --rounds rounds. Usage: node bench/mask.mjs [--rounds 5] [--sizes 32,1024,...]
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { applyMaskKey, copyMasked, packMaskKey, SIMD_MASK_MIN } from '../dist/protocol/frame.js';
+import { applyMaskKey, copyMasked, packMaskKey, SIMD_MASK_MIN, SIMD_UNMASK_MIN } from '../dist/protocol/frame.js';
 import { setSimdMasking, simdMasker } from '../dist/protocol/mask-simd.js';
 
 const { values: opt } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, sizes: { type: 'string', default: '32,125,256,512,1024,4096,16384,65536,1048576' } } });
@@ -41,9 +41,9 @@ function time(fn, size) {
 }
 
 const hasSimd = simdMasker() !== null;
-console.log(`WebAssembly SIMD: ${hasSimd ? 'yes' : 'no'}; SIMD from ${SIMD_MASK_MIN} bytes; bufferutil: ${bufferutil ? 'native' : 'not installed'}; Node ${process.version}`);
+console.log(`WebAssembly SIMD: ${hasSimd ? 'yes' : 'no'}; SIMD from ${SIMD_UNMASK_MIN} bytes in place, ${SIMD_MASK_MIN} copying; bufferutil: ${bufferutil ? 'native' : 'not installed'}; Node ${process.version}`);
 console.log('(ns per call, GB/s in brackets; the machine may be shared: compare columns of one run)\n');
-const cols = ['byte loop', 'wsx JS words', 'wsx (SIMD)', 'bufferutil'];
+const cols = ['byte loop', 'wsx JS words', 'wsx (SIMD path)', 'bufferutil'];
 for (const mode of ['in place (unmask)', 'copy (mask on send)']) {
   console.log(`${mode}:`);
   console.log(['size'.padStart(8), ...cols.map((c) => c.padStart(20))].join(''));

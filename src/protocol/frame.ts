@@ -20,11 +20,13 @@ import { simdMasker } from "./mask-simd.js";
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * From this many bytes masking goes through WebAssembly SIMD when available (see
- * mask-simd.ts); below it the call and the copies cost more than the JavaScript loop saves.
- * Measured with bench/mask.mjs.
+ * From this many bytes a masked copy (a client's send) goes through WebAssembly SIMD when
+ * available (see mask-simd.ts); below it the call and the copies cost more than the JavaScript
+ * loop saves. Measured with bench/mask.mjs.
  */
 export const SIMD_MASK_MIN = 256;
+/** The same for unmasking in place, where the JavaScript word loop needs no copy: 1 KiB. */
+export const SIMD_UNMASK_MIN = 1024;
 
 /** Size of a frame header for a payload of `payloadLength` bytes (RFC 6455 §5.2). */
 export function headerSize(payloadLength: number, masked: boolean): number {
@@ -103,7 +105,7 @@ export function packMaskKey(mask: Uint8Array, offset = 0): number {
  * middle of the range.
  */
 export function applyMaskKey(data: Uint8Array, start: number, end: number, key: number, phase = 0): void {
-  if (end - start >= SIMD_MASK_MIN) {
+  if (end - start >= SIMD_UNMASK_MIN) {
     const simd = simdMasker();
     if (simd !== null) return simd(data, start, end, data, start, key, phase);
   }

@@ -3,6 +3,7 @@
  * the wsx transport. Comments cite the standard's algorithm steps.
  */
 import { ProtocolError } from "../protocol/errors.js";
+import { takeMessageBuffer } from "../protocol/receiver.js";
 import type { Transport, TransportOwner } from "../transport/transport.js";
 import { EventHandlers, type EventHandler } from "./event-handlers.js";
 import { checkSubprotocols, establishWebSocketConnection, parseWebSocketURL } from "./establish.js";
@@ -371,7 +372,8 @@ export class WebSocket extends EventTarget {
       if (this.#readyState !== OPEN) return;
       let value: string | ArrayBuffer | Blob;
       if (!isBinary) value = data.toString();
-      else if (this.#binaryType === "arraybuffer") value = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
+      // A message the receiver assembled in a buffer of its own is handed out as it is.
+      else if (this.#binaryType === "arraybuffer") value = takeMessageBuffer(data) ?? (data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer);
       else value = new Blob([data]);
       this.dispatchEvent(new WebSocketMessageEvent("message", { data: value, origin: this.#origin }));
     },

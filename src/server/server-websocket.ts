@@ -19,7 +19,8 @@ export type WebSocketData = string | Buffer | ArrayBuffer | ArrayBufferView;
 
 /** Converts accepted data to bytes or a string without copying where possible. */
 export function toPayload(data: WebSocketData): Uint8Array | string {
-  if (typeof data === "string" || Buffer.isBuffer(data)) return data;
+  // A Buffer is a Uint8Array: one instanceof check covers both.
+  if (typeof data === "string" || data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   throw new TypeError("data must be a string, Buffer, ArrayBuffer or ArrayBufferView");
@@ -111,12 +112,19 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     const payload = toPayload(data);
     const binary = isBinary ?? typeof payload !== "string";
     const t = this.transport;
+    const limit = this.core.options.maxBackpressure;
     const before = t.bufferedAmount;
-    if (before > this.core.options.maxBackpressure) {
+    if (before > limit) {
       this.overLimit();
       return SendStatus.Dropped;
     }
     if (!t.send(payload, binary, compress)) return SendStatus.Dropped;
+    if (typeof payload !== "string" && this.extensions === "") {
+      // Bytes without an extension: queued just now as one frame of known size.
+      const n = payload.length;
+      this.countOut(n);
+      return before + n + (n < 126 ? 2 : n < 65536 ? 4 : 10) > limit ? SendStatus.Backpressure : SendStatus.Sent;
+    }
     const after = t.bufferedAmount;
     // Text: the UTF-8 length without a second encoding pass. Without compression the frame
     // was queued whole just now (written out later in this tick), so it is the growth of

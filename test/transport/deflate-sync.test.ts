@@ -17,6 +17,8 @@ import { ProtocolError } from "../../src/protocol/errors.js";
 import type { DeflateParams, PerMessageDeflateOptions } from "../../src/protocol/extensions/permessage-deflate.js";
 import { PerMessageDeflate } from "../../src/transport/permessage-deflate.js";
 import { startEchoServer } from "../helpers/echo-server.js";
+import { connectRaw, encodeFrame, Opcode } from "../helpers/raw-client.js";
+import { waitUntil } from "../helpers/time.js";
 
 const RUNS = Number(process.env.WSX_FUZZ_RUNS ?? 100);
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -285,6 +287,25 @@ describe("message order end to end: small (sync) and large (async) messages mixe
       assert.equal(got.length, sent.length);
       for (let i = 0; i < sent.length; i++) assert.ok(got[i].equals(sent[i]), `message ${i} (${sent[i].length} bytes)`);
       assert.match(String(ws.extensions), /permessage-deflate/);
+    });
+  }
+});
+
+describe("after a failed inflation the connection ends without waiting for the close timer", () => {
+  for (const [name, syncLimit] of [
+    ["sync path", 65536],
+    ["thread-pool path", 0],
+  ] as const) {
+    test(`${name}: a bomb (1009) followed by more bombs in the same write; the server drops the connection when the peer closes`, async (t) => {
+      const server = await startEchoServer({ t, maxPayload: 64 * KiB, closeTimeout: 60_000, perMessageDeflate: { syncLimit } });
+      const z = zlib.deflateRawSync(Buffer.alloc(MiB), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      const bomb = encodeFrame({ opcode: Opcode.BINARY, rsv1: true, payload: z.subarray(0, z.length - 4) });
+      const attacker = await connectRaw(server.port, { t, headers: { "Sec-WebSocket-Extensions": "permessage-deflate" } });
+      attacker.write(Buffer.concat([bomb, bomb, bomb]));
+      await attacker.expectClose(CloseCode.MessageTooBig);
+      // The close timer is 60 s: only reading the peer's FIN ends the connection this soon.
+      await waitUntil(() => server.wss.clients.size === 0, "the server to drop the attacker");
+      assert.equal(server.messages(), 0);
     });
   }
 });

@@ -309,3 +309,30 @@ describe("after a failed inflation the connection ends without waiting for the c
     });
   }
 });
+
+describe("publish compresses on the event loop only up to syncLimit", () => {
+  test("a publish within syncLimit goes compressed (once for all), a larger one uncompressed (RFC 7692 §6.1)", async (t) => {
+    const server = await startEchoServer({
+      t,
+      perMessageDeflate: { syncLimit: 2048 },
+      open(ws) {
+        ws.subscribe("room");
+      },
+    });
+    const headers = { "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits" };
+    const subscribers = [await connectRaw(server.port, { t, headers }), await connectRaw(server.port, { t, headers })];
+    await waitUntil(() => server.wss.subscriberCount("room") === 2, "both subscriptions");
+    const small = words(1500, 3);
+    const large = words(5000, 4);
+    server.wss.publish("room", small, false);
+    server.wss.publish("room", large, false);
+    for (const s of subscribers) {
+      const a = await s.nextFrame();
+      assert.equal(a.rsv1, true);
+      assert.ok(zlib.inflateRawSync(Buffer.concat([a.payload, TAIL]), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).equals(small));
+      const b = await s.nextFrame();
+      assert.equal(b.rsv1, false);
+      assert.ok(b.payload.equals(large));
+    }
+  });
+});

@@ -336,3 +336,30 @@ describe("publish compresses on the event loop only up to syncLimit", () => {
     }
   });
 });
+
+describe("a pooled decompressor forgets the previous message (RFC 7692 §7.1.1.2)", () => {
+  test("a message that refers back into another connection's message fails with 1007 instead of reading it", async () => {
+    const secret = Buffer.from('{"token":"s3cr3t-0123456789abcdef","user":"ann"}');
+    const victim = new PerMessageDeflate(NO_TAKEOVER, true, {}, MiB);
+    const attacker = new PerMessageDeflate(NO_TAKEOVER, true, {}, MiB);
+    try {
+      const z = zlib.deflateRawSync(secret, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      assert.ok(victim.decompressNow(z.subarray(0, z.length - 4), () => assert.fail("sync"))!.equals(secret));
+      // Compressed against the victim's message as a preset dictionary: all back-references.
+      const probe = zlib.deflateRawSync(secret, { dictionary: secret, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      const payload = probe.subarray(0, probe.length - 4);
+      assert.ok(payload.length < secret.length / 2, "the probe is made of back-references");
+      for (const path of ["sync", "thread pool"]) {
+        const codec = path === "sync" ? attacker : new PerMessageDeflate(NO_TAKEOVER, true, { syncLimit: 0 }, MiB);
+        try {
+          await assert.rejects(receive(codec, payload).result, (err: unknown) => err instanceof ProtocolError && err.closeCode === CloseCode.InvalidFramePayloadData, path);
+        } finally {
+          if (codec !== attacker) codec.close();
+        }
+      }
+    } finally {
+      victim.close();
+      attacker.close();
+    }
+  });
+});

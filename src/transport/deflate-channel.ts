@@ -15,6 +15,8 @@ import { canRunSync, joinChunks, runSync, SyncStatus } from "./zlib-sync.js";
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 /** A compressed empty message: an empty stored block, tail stripped, leaves its header byte 0x00 (cf. RFC 7692 §7.2.3.6). */
 const EMPTY_MESSAGE = Buffer.from([0x00]);
+const NO_INPUT = Buffer.alloc(0);
+function noop(): void {}
 /** Messages up to this many bytes (compressed size when inflating) are processed on the event loop. */
 export const DEFAULT_SYNC_LIMIT = 64 * 1024;
 /** An inflation on the event loop hands the rest to the thread pool past this many times the sync limit of output. */
@@ -35,8 +37,8 @@ function inputScratch(size: number): Buffer {
 /** One message through one direction. */
 class Job implements ContextUser {
   readonly channel: Channel;
-  readonly input: Buffer | Buffer[];
-  readonly callback: (err: Error | null, result?: Buffer) => void;
+  input: Buffer | Buffer[];
+  private callback: ((err: Error | null, result?: Buffer) => void) | null;
   ctx: ZlibContext | null = null;
   chunks: Buffer[] = [];
   size = 0;
@@ -56,6 +58,19 @@ class Job implements ContextUser {
     this.channel = channel;
     this.input = input;
     this.callback = callback;
+  }
+
+  /**
+   * The callback, once; the job then lets go of its input and of the callback. A zlib stream
+   * destroyed mid-write can stay referenced by its native handle, and through the write's
+   * callback it would keep this job, the (maybe megabytes of) compressed input and the
+   * connection behind the callback alive.
+   */
+  take(): (err: Error | null, result?: Buffer) => void {
+    const callback = this.callback ?? noop;
+    this.callback = null;
+    this.input = NO_INPUT;
+    return callback;
   }
 
   onData(chunk: Buffer): void {
@@ -213,13 +228,13 @@ export class Channel {
     let result = job.chunks.length === 1 ? job.chunks[0] : Buffer.concat(job.chunks, job.size);
     if (this.spec.kind === "deflate") result = stripTail(result);
     this.finish(job, ended);
-    job.callback(null, result);
+    job.take()(null, result);
   }
 
   /** @internal Fails `job` now; its context (mid-message, state unknown) is destroyed. */
   fail(job: Job, err: Error): void {
     this.finish(job, true);
-    job.callback(err);
+    job.take()(err);
   }
 
   /** Returns the job's context (reset, pooled or destroyed) and slot, then starts the next message. */
@@ -385,11 +400,11 @@ export class Channel {
         this.jobs.release();
       }
       // Still waiting for a slot otherwise: start() sees it done and gives the slot back.
-      process.nextTick(running.callback, this.closedError());
+      process.nextTick(running.take(), this.closedError());
     }
     for (const job of queued) {
       job.done = true;
-      process.nextTick(job.callback, this.closedError());
+      process.nextTick(job.take(), this.closedError());
     }
     if (this.ctx !== null) {
       this.ctx.destroy();

@@ -68,10 +68,22 @@ export class ZlibContext {
     });
   }
 
+  /**
+   * Drops the context: its events are ignored from now on, and the stream is destroyed on the
+   * next tick. Not at once: this may run inside the stream's own output callback (a bomb found
+   * in a 'data' event), and a stream destroyed there parks the rest of its input on a `_read`
+   * that never comes, keeping the whole compressed message referenced by the native handle
+   * forever. A tick later the pending write (one more output piece at most) sees the stream
+   * destroyed and lets go of its input.
+   */
   destroy(): void {
     this.job = null;
-    this.stream.destroy();
+    process.nextTick(destroyStream, this.stream);
   }
+}
+
+function destroyStream(stream: ZlibStream): void {
+  stream.destroy();
 }
 
 /** Idle shared contexts by spec key (low-memory mode). */

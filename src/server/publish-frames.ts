@@ -11,6 +11,7 @@
 import { encodeFrame } from "../protocol/frame.js";
 import { Opcode } from "../protocol/opcode.js";
 import type { PerMessageDeflateOptions } from "../protocol/extensions/permessage-deflate.js";
+import { DEFAULT_SYNC_LIMIT } from "../transport/deflate-channel.js";
 import { compressShared } from "../transport/permessage-deflate.js";
 
 /** Lazily built frames for one published message. */
@@ -32,10 +33,13 @@ export class PublishFrames {
   /**
    * The frame for a subscriber whose server-to-client window is `windowBits`, compressed when
    * the message reaches the threshold (RFC 7692 §7.2.1), compressed once per window size.
+   * Publish is synchronous, so a message above `syncLimit` goes uncompressed rather than
+   * holding the event loop (always allowed: RFC 7692 §6.1).
    */
   compressedFrame(windowBits: number): Buffer {
     const options = this.deflate;
-    if (options === null || this.bytes.length < (options.threshold ?? 1024)) return this.plainFrame();
+    const size = this.bytes.length;
+    if (options === null || size < (options.threshold ?? 1024) || size > (options.syncLimit ?? DEFAULT_SYNC_LIMIT)) return this.plainFrame();
     const cache = (this.compressed ??= new Map());
     let frame = cache.get(windowBits);
     if (frame === undefined) {

@@ -307,17 +307,29 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     try {
       now = codec.decompressNow(data, inflated);
     } catch (err) {
-      this.fail(err instanceof Error ? err : new ProtocolError(CloseCode.InternalError, "decompression failed"));
+      this.inflateFailed(err instanceof Error ? err : new ProtocolError(CloseCode.InternalError, "decompression failed"));
       return;
     }
     if (now === null) this.pauseInput();
     else this.inflatedMessage(null, now, isBinary);
   }
 
+  /**
+   * A message could not be inflated (a bomb, 1009; corrupt data, 1007): fail the connection and
+   * process nothing more it sent (no further bomb is inflated), but read on, so the peer's FIN is
+   * seen at once instead of the paused socket waiting for the close timer.
+   */
+  private inflateFailed(error: Error): void {
+    this.fail(error);
+    if (this.closed) return;
+    this.connection.stopReceiving();
+    this.socket.resume();
+  }
+
   /** Delivers an inflated message; true when the connection failed or a handler threw. */
   private inflatedMessage(err: ProtocolError | null, result: Buffer | undefined, isBinary: boolean): boolean {
     if (err !== null || result === undefined) {
-      this.fail(err ?? new ProtocolError(CloseCode.InternalError, "decompression failed"));
+      this.inflateFailed(err ?? new ProtocolError(CloseCode.InternalError, "decompression failed"));
       return true;
     }
     // RFC 6455 §8.1: text must be UTF-8, checked after inflation.

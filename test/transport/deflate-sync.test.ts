@@ -17,6 +17,8 @@ import { ProtocolError } from "../../src/protocol/errors.js";
 import type { DeflateParams, PerMessageDeflateOptions } from "../../src/protocol/extensions/permessage-deflate.js";
 import { PerMessageDeflate } from "../../src/transport/permessage-deflate.js";
 import { startEchoServer } from "../helpers/echo-server.js";
+import { connectRaw, encodeFrame, Opcode } from "../helpers/raw-client.js";
+import { waitUntil } from "../helpers/time.js";
 
 const RUNS = Number(process.env.WSX_FUZZ_RUNS ?? 100);
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -287,4 +289,77 @@ describe("message order end to end: small (sync) and large (async) messages mixe
       assert.match(String(ws.extensions), /permessage-deflate/);
     });
   }
+});
+
+describe("after a failed inflation the connection ends without waiting for the close timer", () => {
+  for (const [name, syncLimit] of [
+    ["sync path", 65536],
+    ["thread-pool path", 0],
+  ] as const) {
+    test(`${name}: a bomb (1009) followed by more bombs in the same write; the server drops the connection when the peer closes`, async (t) => {
+      const server = await startEchoServer({ t, maxPayload: 64 * KiB, closeTimeout: 60_000, perMessageDeflate: { syncLimit } });
+      const z = zlib.deflateRawSync(Buffer.alloc(MiB), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      const bomb = encodeFrame({ opcode: Opcode.BINARY, rsv1: true, payload: z.subarray(0, z.length - 4) });
+      const attacker = await connectRaw(server.port, { t, headers: { "Sec-WebSocket-Extensions": "permessage-deflate" } });
+      attacker.write(Buffer.concat([bomb, bomb, bomb]));
+      await attacker.expectClose(CloseCode.MessageTooBig);
+      // The close timer is 60 s: only reading the peer's FIN ends the connection this soon.
+      await waitUntil(() => server.wss.clients.size === 0, "the server to drop the attacker");
+      assert.equal(server.messages(), 0);
+    });
+  }
+});
+
+describe("publish compresses on the event loop only up to syncLimit", () => {
+  test("a publish within syncLimit goes compressed (once for all), a larger one uncompressed (RFC 7692 §6.1)", async (t) => {
+    const server = await startEchoServer({
+      t,
+      perMessageDeflate: { syncLimit: 2048 },
+      open(ws) {
+        ws.subscribe("room");
+      },
+    });
+    const headers = { "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits" };
+    const subscribers = [await connectRaw(server.port, { t, headers }), await connectRaw(server.port, { t, headers })];
+    await waitUntil(() => server.wss.subscriberCount("room") === 2, "both subscriptions");
+    const small = words(1500, 3);
+    const large = words(5000, 4);
+    server.wss.publish("room", small, false);
+    server.wss.publish("room", large, false);
+    for (const s of subscribers) {
+      const a = await s.nextFrame();
+      assert.equal(a.rsv1, true);
+      assert.ok(zlib.inflateRawSync(Buffer.concat([a.payload, TAIL]), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).equals(small));
+      const b = await s.nextFrame();
+      assert.equal(b.rsv1, false);
+      assert.ok(b.payload.equals(large));
+    }
+  });
+});
+
+describe("a pooled decompressor forgets the previous message (RFC 7692 §7.1.1.2)", () => {
+  test("a message that refers back into another connection's message fails with 1007 instead of reading it", async () => {
+    const secret = Buffer.from('{"token":"s3cr3t-0123456789abcdef","user":"ann"}');
+    const victim = new PerMessageDeflate(NO_TAKEOVER, true, {}, MiB);
+    const attacker = new PerMessageDeflate(NO_TAKEOVER, true, {}, MiB);
+    try {
+      const z = zlib.deflateRawSync(secret, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      assert.ok(victim.decompressNow(z.subarray(0, z.length - 4), () => assert.fail("sync"))!.equals(secret));
+      // Compressed against the victim's message as a preset dictionary: all back-references.
+      const probe = zlib.deflateRawSync(secret, { dictionary: secret, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      const payload = probe.subarray(0, probe.length - 4);
+      assert.ok(payload.length < secret.length / 2, "the probe is made of back-references");
+      for (const path of ["sync", "thread pool"]) {
+        const codec = path === "sync" ? attacker : new PerMessageDeflate(NO_TAKEOVER, true, { syncLimit: 0 }, MiB);
+        try {
+          await assert.rejects(receive(codec, payload).result, (err: unknown) => err instanceof ProtocolError && err.closeCode === CloseCode.InvalidFramePayloadData, path);
+        } finally {
+          if (codec !== attacker) codec.close();
+        }
+      }
+    } finally {
+      victim.close();
+      attacker.close();
+    }
+  });
 });

@@ -4,6 +4,7 @@
 // another CPU); implementations alternate round by round (A B A B ...) and each scenario
 // reports the median of its rounds and the ratio wsx/ws, beside its target.
 // See docs/PERFORMANCE.md, and `node bench/run.mjs --help`.
+import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -27,6 +28,8 @@ Scenarios (default: all, in this order):
                   all against the wsx echo server: msgs/s
   client-large    wsx client vs ws client, 4 conns x 2 in flight, 1 MiB binary echo (the
                   client masks every byte): MB/s of the client process
+  deflate-modes   bench/deflate.mjs (npm run bench:deflate): permessage-deflate per mode,
+                  wsx vs ws vs Bun, msgs/s, compression ratio, RSS per connection
 
 Servers compared: wsx, ws (with bufferutil), the Node floor (see --no-floor) and Bun (Bun.serve, uWebSockets), installed on
 demand into .bench-cache/ (bench/lib/bun.mjs; WSX_BENCH_BUN=0 skips it). Load: the C load
@@ -104,10 +107,15 @@ const SCENARIOS = {
   'client-large': { kind: 'client', conns: 4, depth: 2, size: 1048576, impls: ['wsx', 'ws'], metric: 'mbPerSec', unit: 'MB/s', higher: true, target: { ws: 1 }, perCpu: true, extra: [] },
 };
 
-const selected = (opt.scenario ?? Object.keys(SCENARIOS)).flatMap((s) => s.split(',')).filter(Boolean);
+// Scenarios with a runner of their own, run after the table as child processes with the same
+// rounds: permessage-deflate per mode (wsx vs ws vs Bun, ratio, RSS per connection).
+const DELEGATED = { 'deflate-modes': ['bench/deflate.mjs'] };
+const asked = (opt.scenario ?? [...Object.keys(SCENARIOS), ...Object.keys(DELEGATED)]).flatMap((s) => s.split(',')).filter(Boolean);
+const delegated = asked.filter((s) => s in DELEGATED);
+const selected = asked.filter((s) => !(s in DELEGATED));
 for (const s of selected) {
   if (!(s in SCENARIOS)) {
-    console.error(`unknown scenario "${s}"; one of: ${Object.keys(SCENARIOS).join(', ')}`);
+    console.error(`unknown scenario "${s}"; one of: ${[...Object.keys(SCENARIOS), ...Object.keys(DELEGATED)].join(', ')}`);
     process.exit(2);
   }
 }
@@ -470,5 +478,10 @@ if (opt.json) {
     }
   }
 }
-const failed = results.some((e) => e.errors > 0);
+let failed = results.some((e) => e.errors > 0);
+for (const name of delegated) {
+  console.error(`\n== ${name}: node ${DELEGATED[name].join(' ')} --rounds ${rounds}`);
+  const child = spawnSync(process.execPath, [...DELEGATED[name], '--rounds', String(rounds), ...(opt.json ? ['--json'] : [])], { stdio: 'inherit' });
+  if (child.status !== 0) failed = true;
+}
 process.exitCode = failed ? 1 : 0;

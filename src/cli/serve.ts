@@ -120,7 +120,7 @@ export async function serve(argv: string[]): Promise<number> {
   if (values.log !== undefined && values.log !== "json" && values.log !== "text") throw new UsageError(`--log must be "json" or "text", got "${values.log}"`);
   const certFile = values["tls-cert"] ?? values.cert;
   const keyFile = values["tls-key"] ?? values.key;
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError("--tls-cert and --tls-key (--cert and --key) go together");
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError("--tls-cert and --tls-key go together (also spelt --cert and --key)");
   const log = createLogger({ quiet: values.quiet, json: values.log === "json" });
 
   let adapter: PubSubAdapter | undefined;

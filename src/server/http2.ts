@@ -38,10 +38,20 @@ export interface Http2ListenOptions extends TlsOptions {
    * `maxSessionMemory`); past it, new streams are refused. Default 10.
    */
   maxSessionMemory?: number;
+  /**
+   * The connection-level receive window (RFC 9113 §6.9), bytes: what all streams together may
+   * have in flight towards the server. node:http2 returns it as bytes arrive, so it does not
+   * bound memory (each stream's window does: SETTINGS_INITIAL_WINDOW_SIZE, 65535 unless
+   * `settings` says otherwise); it only keeps busy streams from waiting on each other.
+   * Default 1 MiB.
+   */
+  connectionWindowSize?: number;
+  /** More HTTP/2 SETTINGS for the connections (RFC 9113 §6.5.2); `enableConnectProtocol` is always on. */
+  settings?: import("node:http2").Settings;
 }
 
 /** Defaults of {@link Http2ListenOptions}. */
-export const HTTP2_DEFAULTS = { maxConcurrentStreams: 256, maxSessionMemory: 10 } as const;
+export const HTTP2_DEFAULTS = { maxConcurrentStreams: 256, maxSessionMemory: 10, connectionWindowSize: 1024 * 1024 } as const;
 
 /** A `node:http2` server, cleartext or secure. */
 export type AnyHttp2Server = Http2Server | Http2SecureServer;
@@ -163,13 +173,21 @@ export class Http2Listener {
 
   constructor(http1: HttpServer, options: Http2ListenOptions, settings: Http2ListenerSettings) {
     this.http1 = http1;
-    const { maxConcurrentStreams = HTTP2_DEFAULTS.maxConcurrentStreams, maxSessionMemory = HTTP2_DEFAULTS.maxSessionMemory, ...tls } = options;
+    const {
+      maxConcurrentStreams = HTTP2_DEFAULTS.maxConcurrentStreams,
+      maxSessionMemory = HTTP2_DEFAULTS.maxSessionMemory,
+      connectionWindowSize = HTTP2_DEFAULTS.connectionWindowSize,
+      settings: extraSettings,
+      ...tls
+    } = options;
     this.http2 = createHttp2Server({
       maxSessionMemory,
-      settings: { enableConnectProtocol: true, maxConcurrentStreams, maxHeaderListSize: settings.maxHeaderBytes },
+      settings: { maxHeaderListSize: settings.maxHeaderBytes, ...extraSettings, maxConcurrentStreams, enableConnectProtocol: true },
     });
     this.http2.on("stream", ownStreams);
     this.http2.on("session", (session: ServerHttp2Session) => {
+      // RFC 9113 §6.9.2: only a WINDOW_UPDATE raises the connection window past 65535.
+      if (connectionWindowSize > 65_535) session.setLocalWindowSize(connectionWindowSize);
       this.sessions.add(session);
       session.once("close", () => this.sessions.delete(session));
       session.on("error", swallow);

@@ -1,23 +1,25 @@
 /**
  * WebSocketServer: accepts RFC 6455 opening handshakes on an `http`/`https` server (its own,
- * an existing one, or none with `handleUpgrade`), runs the `upgrade` hook, and binds each
- * accepted socket to a transport whose events go to handlers defined once per server.
+ * an existing one, or none with `handleUpgrade`) and RFC 8441 extended CONNECT streams on an
+ * HTTP/2 one (http2.ts), through one acceptance path (`admit`): limits, origins, the
+ * `upgrade` hook; then binds each accepted socket or stream to a transport whose events go
+ * to handlers defined once per server.
  */
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { CloseCode } from "../protocol/close-code.js";
-import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { HandshakeError } from "../protocol/errors.js";
 import { Transport, type TransportOptions, type TransportOwner } from "../transport/transport.js";
 import type { PubSubAdapter } from "./adapter.js";
 import { negotiateDeflate, type DeflateSetup } from "./deflate-setup.js";
 import { resolveOptions, type ResolvedOptions, type ServerHandlers, type UpgradeInfo, type WebSocketServerOptions } from "./options.js";
-import { PublishFrames } from "./publish-frames.js";
 import { attachHttp2, detachHttp2, Http2Listener, isHttp2Server, type AnyHttp2Server } from "./http2.js";
 import { Http2Handshake } from "./http2-request.js";
 import { abortHandshake, Http1Handshake, type PendingHandshake, type UpgradeRequestMessage, type ValidatedOffer } from "./pending-handshake.js";
+import { PublishFrames } from "./publish-frames.js";
 import { SendStatus } from "./send-status.js";
 import { snapshot, StatsCounters, type HandshakeRejection, type ServerStats } from "./stats.js";
 import { ServerWebSocket, toPayload, type WebSocketData } from "./server-websocket.js";

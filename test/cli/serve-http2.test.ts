@@ -6,7 +6,8 @@ import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { launchChromium } from "../helpers/chromium.js";
 import { componentOrSkip } from "../helpers/components.js";
-import { openH2Session } from "../helpers/raw-h2-client.js";
+import { selfSignedCert } from "../helpers/certs.js";
+import { connectRawH2, openH2Session } from "../helpers/raw-h2-client.js";
 import { jsonLines, run, serve } from "./wsx.js";
 
 type PageDocument = { getElementById(id: string): { textContent: string | null } | null };
@@ -27,6 +28,23 @@ test("wsx serve --http2 without a certificate generates one and says so; h2 and 
   const port = Number(served.host.split(":")[1]);
   // Any CA will not do: the client must refuse an unknown certificate.
   await assert.rejects(openH2Session(port, { ca: "-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n", timeoutMs: 5000 }));
+});
+
+test("--cert/--key: /echo over HTTP/2; SIGTERM sends 1001 on the stream, then GOAWAY, and exits 0", async (t) => {
+  const { cert, certPath, keyPath } = selfSignedCert();
+  const served = await serve(t, ["--http2", "--cert", certPath, "--key", keyPath, "--quiet"], "https");
+  const port = Number(served.host.split(":")[1]);
+  const session = await openH2Session(port, { t, ca: cert });
+  const c = await connectRawH2(port, { t, ca: cert, session, path: "/echo" });
+  c.sendText("echo over h2");
+  assert.equal((await c.nextFrame()).payload.toString(), "echo over h2");
+  const events: string[] = [];
+  session.session.on("goaway", () => events.push("goaway"));
+  const exited = served.child.kill("SIGTERM");
+  await c.expectClose(1001);
+  events.push("closed 1001");
+  assert.equal((await exited).code, 0);
+  assert.deepEqual(events, ["closed 1001", "goaway"]);
 });
 
 test("--cert without --key is a usage error", async (t) => {

@@ -46,11 +46,12 @@ export interface EchoServer {
   /** Number of messages the `message` handler received. */
   messages(): number;
   /**
-   * Bytes the server has read from all its TCP connections so far (request heads included):
-   * wait until it reaches what a peer wrote to know the server has the peer's bytes.
+   * Bytes the server has read from all its TCP connections so far (request heads included;
+   * over HTTP/2, frame headers too, so at least what a peer wrote): wait until it reaches
+   * what a peer wrote to know the server has the peer's bytes.
    */
   bytesRead(): number;
-  /** Number of TCP connections the server has open (upgraded or not). */
+  /** Number of TCP connections the server has open (upgraded or not; HTTP/2 ones included). */
   tcpConnections(): number;
   /** Closes the server (1001 to the clients left, then their close handshakes) and waits for it. */
   close(): Promise<void>;
@@ -104,16 +105,19 @@ export async function startEchoServer(first?: TestContext | EchoServerOptions, s
     },
   } as WebSocketServerOptions<unknown>);
 
-  // Every TCP connection the server accepts, for bytesRead() (a closed one keeps its count).
+  // Every TCP connection the server accepts, for bytesRead() (a closed one keeps its count):
+  // HTTP/1.1 ones, and with `http2` the HTTP/2 ones (which carry many WebSockets each).
   const sockets = new Set<Socket>();
   let readByClosed = 0;
-  wss.httpServer?.on("connection", (socket: Socket) => {
+  const track = (socket: Socket): void => {
     sockets.add(socket);
     socket.once("close", () => {
       sockets.delete(socket);
       readByClosed += socket.bytesRead;
     });
-  });
+  };
+  wss.httpServer?.on("connection", track);
+  wss.http2Server?.on("connection", track);
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {

@@ -1,7 +1,9 @@
 // WebSocketServer over HTTP/2 (RFC 8441): the same handlers, hook, limits and shutdown as over
 // HTTP/1.1, with the stream in place of the TCP connection.
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { createSecureServer, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import { connect } from "node:net";
 import { describe, test } from "node:test";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import WebSocket from "ws";
@@ -11,7 +13,7 @@ import type { UpgradeRequestMessage } from "../../src/server/pending-handshake.j
 import { WebSocketServer } from "../../src/server/server.js";
 import { selfSignedCert } from "../helpers/certs.js";
 import { startEchoServer } from "../helpers/echo-server.js";
-import { connectRaw, Opcode } from "../helpers/raw-client.js";
+import { connectRaw, Opcode, rawHandshake } from "../helpers/raw-client.js";
 import { connectRawH2, exchangeH2, openH2Session } from "../helpers/raw-h2-client.js";
 import { waitUntil } from "../helpers/time.js";
 
@@ -168,6 +170,41 @@ describe("http2: accepting RFC 8441 streams", () => {
     assert.equal((await again.nextFrame()).payload.toString(), "fresh");
   });
 
+  test("a peer's RST_STREAM or a dropped connection ends those WebSockets with 1006, nothing else", async (t) => {
+    const server = await startEchoServer(t, { http2: true });
+    const reset = await connectRawH2(server.port, { t });
+    const survivor = await connectRawH2(server.port, { t, session: reset.session });
+    reset.socket.close(8); // RST_STREAM CANCEL from the client
+    await waitUntil(() => server.closes.length === 1, "the close handler of the reset stream");
+    assert.deepEqual(server.closes, [{ code: 1006, reason: "" }]);
+    survivor.sendText("alive");
+    assert.equal((await survivor.nextFrame()).payload.toString(), "alive");
+    // The whole connection goes: every WebSocket on it is closed, once each.
+    const session = await openH2Session(server.port, { t });
+    const onIt = await Promise.all([1, 2, 3].map(() => connectRawH2(server.port, { t, session })));
+    assert.equal(onIt.length, 3);
+    session.session.destroy();
+    await waitUntil(() => server.closes.length === 4, "three more close handlers");
+    assert.deepEqual(server.closes.slice(1), [1, 2, 3].map(() => ({ code: 1006, reason: "" })));
+    assert.equal(server.wss.clients.size, 1);
+  });
+
+  test("header count and hook time limits apply to streams: 431 and 408", async (t) => {
+    const server = await startEchoServer(t, {
+      http2: true,
+      maxHeaderCount: 10,
+      handshakeTimeout: 200,
+      upgrade: (req) => (req.url === "/slow" ? new Promise(() => {}) : undefined),
+    });
+    const session = await openH2Session(server.port, { t });
+    const headers: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) headers[`x-h${i}`] = "1";
+    assert.equal((await exchangeH2(session, server.port, { headers })).status, 431);
+    assert.equal((await exchangeH2(session, server.port, { path: "/slow" })).status, 408);
+    const stats = server.wss.stats();
+    assert.deepEqual([stats.handshakesRejected.headers, stats.handshakesRejected.timeout], [1, 1]);
+  });
+
   test("graceful shutdown: 1001 on every WebSocket stream, then GOAWAY", async (t) => {
     const server = await startEchoServer(t, { http2: true });
     const a = await connectRawH2(server.port, { t });
@@ -187,6 +224,39 @@ describe("http2: accepting RFC 8441 streams", () => {
       () => "refused",
     );
     assert.equal(refused, "refused");
+  });
+
+  test("cleartext: the HTTP/2 preface decides, even split across writes; anything else is HTTP/1.1; silence is dropped", async (t) => {
+    const server = await startEchoServer(t, { http2: true, handshakeTimeout: 300 });
+    // A POST starts like the preface ("P"): HTTP/1.1 answers it (426 from the WebSocket-only server).
+    const post = await rawHandshake(server.port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    assert.equal(post.status, 426);
+    // The preface in three pieces, then an empty SETTINGS frame: the server answers in HTTP/2,
+    // its SETTINGS carrying SETTINGS_ENABLE_CONNECT_PROTOCOL (0x8) = 1 (RFC 8441 §3).
+    const socket = connect({ host: "127.0.0.1", port: server.port });
+    t.after(() => socket.destroy());
+    await once(socket, "connect");
+    for (const piece of ["PRI * HT", "TP/2.0\r\n\r", "\nSM\r\n\r\n"]) {
+      socket.write(piece);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]));
+    let got = Buffer.alloc(0);
+    await waitUntil(() => {
+      got = Buffer.concat(chunks);
+      return got.length >= 9 && got.length >= 9 + got.readUIntBE(0, 3);
+    }, "the server's first HTTP/2 frame");
+    assert.equal(got[3], 4, "the server's first frame is SETTINGS");
+    const settings = new Map<number, number>();
+    for (let at = 9; at + 6 <= 9 + got.readUIntBE(0, 3); at += 6) settings.set(got.readUInt16BE(at), got.readUInt32BE(at + 2));
+    assert.equal(settings.get(0x8), 1);
+    // A connection that sends nothing is closed after the handshake timeout.
+    const silent = connect({ host: "127.0.0.1", port: server.port });
+    t.after(() => silent.destroy());
+    silent.on("error", () => {});
+    await once(silent, "close");
   });
 
   test("TLS: h2 (ALPN) and HTTP/1.1 upgrades on one port", async (t) => {

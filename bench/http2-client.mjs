@@ -4,7 +4,7 @@
 // client memory per open socket (after a forced GC). The server (wsx, `http2: true`: h2c and
 // HTTP/1.1 on one port) runs in its own process. After `npm run build`:
 //
-//   node --expose-gc bench/http2-client.mjs [--sockets 500] [--messages 50] [--rounds 3]
+//   node --expose-gc bench/http2-client.mjs [--sockets 500] [--messages 50] [--rounds 3] [--size 64]
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { WebSocket as WsClient } from 'ws';
@@ -17,6 +17,7 @@ const arg = (name, fallback) => {
 const SOCKETS = arg('--sockets', 500);
 const MESSAGES = arg('--messages', 50);
 const ROUNDS = arg('--rounds', 3);
+const SIZE = arg('--size', 64);
 if (typeof globalThis.gc !== 'function') {
   console.error('run with --expose-gc');
   process.exit(2);
@@ -56,7 +57,7 @@ async function runOne(make) {
   gc();
   gc();
   const perSocket = (process.memoryUsage().heapUsed + process.memoryUsage().external - heap0) / SOCKETS;
-  const payload = 'x'.repeat(64);
+  const payload = 'x'.repeat(SIZE);
   const t1 = performance.now();
   await Promise.all(
     sockets.map(
@@ -81,7 +82,7 @@ server.kill();
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const base = results['wsx h1'];
-console.log(`${SOCKETS} sockets, ${MESSAGES} round trips each, ${ROUNDS} rounds, medians (ratio to wsx h1)`);
+console.log(`${SOCKETS} sockets, ${MESSAGES} round trips of ${SIZE} B each, ${ROUNDS} rounds, medians (ratio to wsx h1)`);
 for (const [name, rs] of Object.entries(results)) {
   const open = median(rs.map((r) => r.openMs));
   const rate = median(rs.map((r) => r.msgsPerSec));

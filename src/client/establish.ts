@@ -150,6 +150,8 @@ export function establishWebSocketConnection(
         closeTimeout: options.closeTimeout ?? CLIENT_DEFAULTS.closeTimeout,
         idleTimeout: 0,
         maskSource,
+        // RFC 8441: the stream has no TIME_WAIT to leave to the server; end it at once.
+        endAfterCloseHandshake: opened.httpVersion === "2",
       };
       const transport = new Transport(opened.socket, owner, transportOptions, codec);
       (opened.socket as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);

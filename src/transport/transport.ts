@@ -82,6 +82,13 @@ export interface TransportOptions {
   codec?: MessageCodec | null;
   /** Hand uncompressed data messages to `owner.onMessageChunk` piece by piece. Default false. */
   streamMessages?: boolean;
+  /**
+   * Client: end our side of the Duplex as soon as the close handshake is done, instead of
+   * waiting for the server to close first. For an HTTP/2 stream: RFC 6455 §7.1.1 has the
+   * server close TCP first so that the server holds TIME_WAIT, which a stream does not have,
+   * and some servers (Apache httpd) end the stream only after the client does. Default false.
+   */
+  endAfterCloseHandshake?: boolean;
 }
 
 const kTransport = Symbol("wsx.transport");
@@ -398,8 +405,9 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     } catch (err) {
       this.owner.onHandlerError(err);
     }
-    if (this.connection.isServer) {
-      // RFC 6455 §7.1.1: the server closes the TCP connection first, after its close frame.
+    if (this.connection.isServer || (this.options.endAfterCloseHandshake === true && this.connection.closeSent)) {
+      // RFC 6455 §7.1.1: the server closes the TCP connection first, after its close frame
+      // (a client on an HTTP/2 stream may end its half now too: see endAfterCloseHandshake).
       this.endAfterFlush();
     } else {
       // The client waits for the server to close TCP, but not forever.

@@ -280,3 +280,28 @@ test("a protocol violation on the stream (a masked server frame) fails the conne
   assert.equal(frames[0].opcode, 8);
   assert.equal(frames[0].payload.readUInt16BE(0), 1002);
 });
+
+test("after the close handshake the client ends its half of the stream (END_STREAM) without waiting for the server", async (t) => {
+  let clientEnded: Promise<unknown> | null = null;
+  const h2 = await startRawH2Server(t, {
+    answer: (stream) => {
+      stream.respond({ ":status": 200 });
+      clientEnded = nextEvent(stream, "end");
+      // Answer the client's close frame with one, and keep our half open.
+      stream.once("data", () => stream.write(serverFrame(8, Buffer.from([0x03, 0xe8]))));
+      stream.resume();
+    },
+  });
+  const ws = h2Client(t, h2.url);
+  await once(ws, "open");
+  const { closed } = record(ws);
+  ws.close(1000);
+  // The client's END_STREAM arrives although the server has not ended its side.
+  await clientEnded;
+  h2.streams[0].end();
+  const info = await closed;
+  assert.deepEqual([info.code, info.wasClean], [1000, true]);
+  // An orderly end, not RST_STREAM.
+  await waitUntil(() => h2.streams[0].closed, "the stream to close");
+  assert.equal(h2.streams[0].rstCode, constants.NGHTTP2_NO_ERROR);
+});

@@ -8,6 +8,7 @@ import { validateConnectResponse, WEBSOCKET_VERSION } from "../protocol/handshak
 import { acquireSession, type Acquired } from "./http2-session-pool.js";
 import { clientTlsOptions, failWithBody, openingHandshake, type OpenedSocket } from "./opening-handshake.js";
 import type { WebSocketOptions } from "./options.js";
+import { cancelOnDestroy } from "../transport/http2-stream.js";
 
 /**
  * Request headers that may not be sent over HTTP/2 (RFC 9113 §8.2.2 connection-specific
@@ -147,7 +148,7 @@ export function http2OpeningHandshake(
             s.removeListener("error", onError);
             s.on("error", noop);
             s.removeListener("close", onClose);
-            s.destroy = destroyWithCancel;
+            cancelOnDestroy(s);
             resolve({ ...result, socket: s, head: EMPTY, status, httpVersion: "2" });
           } catch (err) {
             fail(err as Error);
@@ -168,17 +169,5 @@ function cancel(stream: ClientHttp2Stream): void {
   if (!stream.closed && !stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
 }
 
-/**
- * The established stream's `destroy`: the transport destroys its Duplex when it gives up on a
- * connection (close timeout, terminate); on an HTTP/2 stream that must send CANCEL
- * (RFC 8441 §6), where Node would send NO_ERROR. With an error, Node's own destroy runs.
- */
-function destroyWithCancel(this: ClientHttp2Stream, error?: Error | null): ClientHttp2Stream {
-  if ((error === undefined || error === null) && !this.closed && !this.destroyed) {
-    this.close(constants.NGHTTP2_CANCEL);
-    return this;
-  }
-  return Object.getPrototypeOf(this).destroy.call(this, error);
-}
 
 function noop(): void {}

@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream";
 import type { HandshakeError } from "../protocol/errors.js";
 import { extendedConnectRejection, extendedConnectResponse, validateExtendedConnect } from "../protocol/handshake-h2.js";
 import type { PeerAddress, PendingHandshake, ValidatedOffer } from "./pending-handshake.js";
+import { cancelOnDestroy } from "../transport/http2-stream.js";
 
 /**
  * An extended CONNECT request (RFC 8441 §4) as the `upgrade` hook and the `connection` event
@@ -36,18 +37,6 @@ export interface Http2UpgradeRequest {
 
 function swallow(): void {}
 
-/**
- * RFC 8441 §6: an abortive close of the WebSocket (TCP's RST) is RST_STREAM with CANCEL. The
- * transport ends a connection it gives up on with `destroy()`: on this stream, that sends
- * CANCEL instead of Node's NO_ERROR.
- */
-function destroyWithCancel(this: ServerHttp2Stream, error?: Error | null): ServerHttp2Stream {
-  if ((error === undefined || error === null) && !this.closed && !this.destroyed) {
-    this.close(constants.NGHTTP2_CANCEL);
-    return this;
-  }
-  return Object.getPrototypeOf(this).destroy.call(this, error);
-}
 
 /** One extended CONNECT stream waiting for the server's decision. */
 export class Http2Handshake implements PendingHandshake {
@@ -102,7 +91,7 @@ export class Http2Handshake implements PendingHandshake {
     const stream = this.stream;
     stream.removeListener("error", swallow);
     stream.setTimeout(0);
-    stream.destroy = destroyWithCancel;
+    cancelOnDestroy(stream);
     // RFC 8441 §5: 200, no Sec-WebSocket-Accept; the stream then carries the frames.
     stream.respond(extendedConnectResponse(protocol || undefined, extensions || undefined));
     return stream;

@@ -67,6 +67,14 @@ interface Watch {
   /** The last entry ID read ("0-<seq>"). */
   cursor: string;
   epoch: string;
+  /**
+   * Whether every entry after the cursor belongs to `epoch` or a newer lineage (true after a
+   * position taken from the meta hash; false while reading a new lineage from the stream's
+   * start, where an older lineage's entries may come first).
+   */
+  current: boolean;
+  /** An entry of another epoch stopped the reader: the next check decides. */
+  mismatch?: boolean;
 }
 
 /** Counters of one {@link RedisHistory}. */
@@ -208,14 +216,14 @@ export class RedisHistory extends EventEmitter implements HistoryStore {
     } catch (err) {
       // Redis is down: the reader finds the position when it is back (live from there).
       if (this.wanted.has(topic) && !this.watches.has(topic)) {
-        this.watches.set(topic, { cursor: "", epoch: "" });
+        this.watches.set(topic, { cursor: "", epoch: "", current: true });
         this.recheck = true;
         this.wakeReader();
       }
       throw err;
     }
     if (!this.wanted.has(topic) || this.watches.has(topic)) return;
-    this.watches.set(topic, { cursor: `0-${head.last}`, epoch: head.epoch });
+    this.watches.set(topic, { cursor: `0-${head.last}`, epoch: head.epoch, current: true });
     this.wakeReader();
   }
 
@@ -381,15 +389,30 @@ export class RedisHistory extends EventEmitter implements HistoryStore {
     const w = this.watches.get(topic);
     if (w === undefined) return;
     for (const [id, fields] of entries) {
-      w.cursor = id;
       let data = "";
       let time = 0;
+      let epoch = w.epoch;
       for (let i = 0; i < fields.length; i += 2) {
         if (fields[i] === "d") data = fields[i + 1];
         else if (fields[i] === "t") time = Number(fields[i + 1]);
+        else if (fields[i] === "e") epoch = fields[i + 1];
       }
+      if (epoch !== w.epoch) {
+        // Before the current lineage's first entry: an older lineage's leftovers, skipped.
+        if (!w.current) {
+          w.cursor = id;
+          continue;
+        }
+        // After it: the history was replaced under us (data lost, keys deleted) without this
+        // reader seeing an outage. Check the epoch before reading on.
+        this.recheck = true;
+        w.mismatch = true;
+        return;
+      }
+      w.current = true;
+      w.cursor = id;
       this.stats.read++;
-      this.feed?.entry(topic, w.epoch, { seq: Number(id.slice(id.indexOf("-") + 1)), data, time });
+      this.feed?.entry(topic, epoch, { seq: Number(id.slice(id.indexOf("-") + 1)), data, time });
     }
   }
 
@@ -406,8 +429,13 @@ export class RedisHistory extends EventEmitter implements HistoryStore {
         // server tells each subscriber it cannot recover what it had).
         w.epoch = head.epoch;
         w.cursor = "0-0";
+        w.current = false;
         this.feed?.reset(topic, head.epoch, 0);
+      } else if (w.mismatch === true) {
+        // Same lineage: the entry of another epoch after the cursor was a leftover.
+        w.current = false;
       }
+      w.mismatch = false;
     }
   }
 }

@@ -2,7 +2,8 @@
  * The Lua scripts of `RedisHistory`, run atomically by Redis (EVALSHA, EVAL on NOSCRIPT).
  *
  * Keys of a topic T (prefix P; the braces keep them in one Redis Cluster slot):
- *   P{T}:s  the stream; entry ID `0-<seq>`, fields d (JSON), t (ms), p (producer), q (its number)
+ *   P{T}:s  the stream; entry ID `0-<seq>`, fields d (JSON), t (ms), p (producer), q (its
+ *           number), e (the epoch, so a reader notices a lineage change in the entries themselves)
  *   P{T}:m  a hash: e = epoch, n = last seq, and per producer id its last number (dedupe)
  *
  * The epoch is regenerated only when the meta hash is missing (the data was lost): then the
@@ -81,7 +82,7 @@ for i = 7, #ARGV, 3 do
   else
     st.n = st.n + 1
     st.seen = number
-    redis.call('XADD', s, 'MAXLEN', '~', ARGV[2], '0-' .. st.n, 'd', ARGV[i + 2], 't', ARGV[3], 'p', producer, 'q', number)
+    redis.call('XADD', s, 'MAXLEN', '~', ARGV[2], '0-' .. st.n, 'd', ARGV[i + 2], 't', ARGV[3], 'p', producer, 'q', number, 'e', st.e)
     out[#out + 1] = st.e
     out[#out + 1] = st.n
   end

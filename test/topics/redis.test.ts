@@ -110,4 +110,29 @@ describe("durable topics through Redis Streams", { skip: await skipUnless("redis
     await c.next((f) => f.op === "subscribed", "subscribed");
     assert.deepEqual(c.frames[0], { op: "unrecoverable", topic: "d:e", from: old, reason: "epoch" });
   });
+
+  test("a history replaced under a live subscriber, with no outage (FLUSHALL): unrecoverable/epoch, then the new lineage from its start", async (t) => {
+    const redis = await startRedis({ t });
+    const a = await node(t, redis.url);
+    const b = await node(t, redis.url);
+    const c = await connectTopics(t, b.url);
+    c.send({ op: "sub", topic: "d:live" });
+    await c.next((f) => f.op === "subscribed", "subscribed");
+    for (let i = 1; i <= 5; i++) await a.wss.publishDurable("d:live", i);
+    await waitUntil(() => c.messages("d:live").length === 5, "5 before");
+    const before = c.messages("d:live")[4].offset!;
+    const { createClient } = await import("redis");
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    await admin.flushAll();
+    await admin.close();
+    // More than were there before: the new lineage's first entries are below the old cursor.
+    for (let i = 1; i <= 8; i++) await a.wss.publishDurable("d:live", 100 + i);
+    await waitUntil(() => c.messages("d:live").length === 13, "the new lineage");
+    const after = c.messages("d:live").slice(5);
+    assert.deepEqual(after.map((f) => f.data), [101, 102, 103, 104, 105, 106, 107, 108]);
+    assert.deepEqual(after.map((f) => seqOf(f.offset)), [1, 2, 3, 4, 5, 6, 7, 8]);
+    const u = c.frames.find((f) => f.op === "unrecoverable");
+    assert.deepEqual([u?.reason, u?.from], ["epoch", before]);
+  });
 });

@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { HistoryUnavailableError, type HistoryEntry, type HistoryFeed, type HistoryRead, type HistoryStore, type ReadPosition } from "../server/history.js";
 import { newEpoch } from "../server/offset.js";
-import { APPEND, READ, scriptSha } from "./stream-scripts.js";
+import { APPEND, BUMP_EPOCH, READ, scriptSha } from "./stream-scripts.js";
 
 /** Options of {@link RedisHistory}. */
 export interface RedisHistoryOptions {
@@ -431,6 +431,15 @@ export class RedisHistory extends EventEmitter implements HistoryStore {
         w.cursor = "0-0";
         w.current = false;
         this.feed?.reset(topic, head.epoch, 0);
+      } else if (head.last < Number(w.cursor.slice(w.cursor.indexOf("-") + 1))) {
+        // Same epoch but behind what this reader already read: Redis came back from an older
+        // persistence file, and the next seqs would repeat ones subscribers have. Change the
+        // lineage (once, whichever node sees it first) so that they are told.
+        const epoch = String(await this.cmd!.sendCommand(["EVAL", BUMP_EPOCH, "1", this.meta(topic), w.epoch, newEpoch()]));
+        w.epoch = epoch;
+        w.cursor = `0-${head.last}`;
+        w.current = true;
+        this.feed?.reset(topic, epoch, head.last);
       } else if (w.mismatch === true) {
         // Same lineage: the entry of another epoch after the cursor was a leftover.
         w.current = false;

@@ -129,6 +129,21 @@ end
 return out
 `;
 
+/**
+ * NEW EPOCH if the epoch is still `old`. KEYS: meta. ARGV: old, new. Returns the epoch now.
+ * Run when a reader finds the history behind what it had already read (Redis restarted from
+ * a persistence file older than what it had acknowledged): the seqs after it would be reused,
+ * so the lineage must change for subscribers to be told.
+ */
+export const BUMP_EPOCH = `
+local e = redis.call('HGET', KEYS[1], 'e')
+if e == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'e', ARGV[2])
+  return ARGV[2]
+end
+return e
+`;
+
 /** The SHA1 Redis names a script by (EVALSHA). */
 export function scriptSha(script: string): string {
   return createHash("sha1").update(script).digest("hex");

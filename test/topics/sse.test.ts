@@ -95,6 +95,21 @@ describe("SSE", () => {
     assert.ok(s.text().startsWith("retry: 1234\n\n"));
   });
 
+  test("on a server wsx creates (port), SSE is served too, and a stream outlives the handshake timeout", async (t) => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", handshakeTimeout: 300, topics: { durable, sse: { path: "/events", heartbeatMs: 50 } } });
+    t.after(() => wss.close());
+    await wss.ready();
+    const s = await rawStream(t, `http://127.0.0.1:${wss.port}/events?topic=d:own`);
+    assert.equal(s.res.statusCode, 200);
+    // 12 heartbeats take at least 600 ms, twice the handshake (request) timeout.
+    await waitUntil(() => (s.text().match(/: ping\n\n/g) ?? []).length >= 12, "12 heartbeats");
+    assert.equal(s.res.complete, false, "still open");
+    await wss.publishDurable("d:own", "late");
+    await waitUntil(() => s.text().includes('"late"'), "a message after that");
+    const other = await rawStream(t, `http://127.0.0.1:${wss.port}/other`);
+    assert.equal(other.res.statusCode, 426);
+  });
+
   test("several topics in one stream: the id carries every topic's offset; resuming with it replays each topic from its own offset", async (t) => {
     const { wss, history, base } = await sseServer(t);
     await wss.publishDurable("d:a", "a1");

@@ -46,6 +46,8 @@ interface Client {
   close?(): Promise<unknown>;
   quit?(): Promise<unknown>;
   destroy?(): void;
+  /** redis@4's name for destroy. */
+  disconnect?(): Promise<void>;
   duplicate(): Client;
   on(event: string, f: (...args: any[]) => void): unknown;
   sendCommand(args: string[]): Promise<unknown>;
@@ -273,10 +275,16 @@ export class RedisHistory extends EventEmitter implements HistoryStore {
       if (c === null) continue;
       try {
         // The reader may be blocked in XREAD: do not wait for it.
-        if (c === this.reader) c.destroy?.();
-        else await Promise.race([(c.close ?? c.quit)?.call(c), new Promise((r) => setTimeout(r, 1000).unref())]);
+        if (c === this.reader) drop(c);
+        else {
+          // A clean close waits for the replies still owed; while Redis is unreachable they
+          // may never come: wait a bounded time, then drop the connection.
+          const closing = Promise.resolve((c.close ?? c.quit)?.call(c)).then(() => true);
+          const closed = await Promise.race([closing, new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref())]);
+          if (!closed) drop(c);
+        }
       } catch {
-        c.destroy?.();
+        drop(c);
       }
     }
   }
@@ -447,6 +455,12 @@ export class RedisHistory extends EventEmitter implements HistoryStore {
       w.mismatch = false;
     }
   }
+}
+
+/** Closes a connection at once, without waiting for replies. */
+function drop(c: Client): void {
+  if (c.destroy !== undefined) c.destroy();
+  else void c.disconnect?.().catch(() => {});
 }
 
 function delay(ms: number): Promise<void> {

@@ -4,10 +4,15 @@
 // another CPU); implementations alternate round by round (A B A B ...) and each scenario
 // reports the median of its rounds and the ratio wsx/ws, beside its target.
 // See docs/PERFORMANCE.md, and `node bench/run.mjs --help`.
+import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { findBun } from './lib/bun.mjs';
 import { canPin, killChildren, serverStats, startLoad, startServer } from './lib/procs.mjs';
+import { findWsl } from './lib/wsl.mjs';
 
 const HELP = `Usage: node bench/run.mjs [options]   (npm run bench -- [options])
 
@@ -21,6 +26,15 @@ Scenarios (default: all, in this order):
   fanout          1,000 subscribers, 1 publisher 64 ahead, 64 B: deliveries/s
   client          wsx client vs ws client vs undici WebSocket, 50 conns x 16 in flight, 32 B,
                   all against the wsx echo server: msgs/s
+  client-large    wsx client vs ws client, 4 conns x 2 in flight, 1 MiB binary echo (the
+                  client masks every byte): MB/s of the client process
+  deflate-modes   bench/deflate.mjs (npm run bench:deflate): permessage-deflate per mode,
+                  wsx vs ws vs Bun, msgs/s, compression ratio, RSS per connection
+
+Servers compared: wsx, ws (with bufferutil), the Node floor (see --no-floor) and Bun (Bun.serve, uWebSockets), installed on
+demand into .bench-cache/ (bench/lib/bun.mjs; WSX_BENCH_BUN=0 skips it). Load: the C load
+generator ../shared/tools/wsl when it is found (bench/lib/wsl.mjs; WSX_BENCH_WSL=0 forces the
+Node one), else bench/load (Node); deflate scenarios always use the Node load.
 
 Options:
   --scenario <name>      run only this scenario (repeat or comma-separate for several)
@@ -38,6 +52,12 @@ Options:
   --load-cpu <list>      CPU list for the load generator (default 1)
   --retries <n>          re-run a round that looks starved by other processes (the process
                          under test and the load both under 80% of a CPU), at most n times (default 1)
+  --baseline <dir>       also run another build of wsx as "base" (a dist/ directory, e.g. of
+                         the previous commit): shows what a change bought, in the same run
+  --no-bun               do not compare with Bun
+  --no-floor             do not run the Node floor (bench/servers/node-echo.mjs: node:http
+                         upgrade + one write per read, no validation) in echo-small and memory
+  --node-load            use the Node load generator even when the C one is available
   --json                 print the results as JSON on stdout (progress stays on stderr)
   -h, --help             this help`;
 
@@ -57,6 +77,10 @@ const { values: opt } = parseArgs({
     'server-cpu': { type: 'string', default: '0' },
     'load-cpu': { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
+    'no-bun': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
+    'no-floor': { type: 'boolean', default: false },
+    'node-load': { type: 'boolean', default: false },
     retries: { type: 'string', default: '1' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -68,23 +92,30 @@ if (opt.help) {
 
 /**
  * Scenarios. `metric` is the field of the round result compared; `higher` whether more is
- * better; `target` the wsx/ws ratio it must reach (>= when higher is better, else <=).
+ * better; `target` the wsx/other ratio it must reach per other implementation (>= when higher
+ * is better, else <=); with `perCpu` the target applies to the per-CPU-second ratio.
  */
 const SCENARIOS = {
-  'echo-small': { kind: 'echo', conns: 100, depth: 16, size: 32, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: 7, extra: ['p99Ms'] },
-  'echo-large': { kind: 'echo', conns: 100, depth: 4, size: 16384, metric: 'mbPerSec', unit: 'MB/s', higher: true, target: 1.15, extra: ['msgsPerSec'] },
-  'echo-text': { kind: 'echo', conns: 1000, depth: 1, size: 32, text: true, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: 1.15, extra: ['p99Ms'] },
-  'echo-deflate': { kind: 'echo', conns: 100, depth: 4, size: 2048, deflate: true, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: null, extra: ['p99Ms'] },
-  memory: { kind: 'memory', conns: 10000, metric: 'rssPerConnKiB', unit: 'KiB RSS/conn', higher: false, target: 0.7, extra: ['heapPerConnKiB'] },
-  'memory-deflate': { kind: 'memory', conns: 10000, deflate: true, metric: 'rssPerConnKiB', unit: 'KiB RSS/conn', higher: false, target: null, extra: ['heapPerConnKiB'] },
-  fanout: { kind: 'fanout', conns: 1000, depth: 64, size: 64, metric: 'msgsPerSec', unit: 'deliveries/s', higher: true, target: 10, extra: [] },
-  client: { kind: 'client', conns: 50, depth: 16, size: 32, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: 2, extra: [] },
+  'echo-small': { kind: 'echo', conns: 100, depth: 16, size: 32, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: { ws: 7, bun: 0.8 }, perCpu: true, floor: true, extra: ['p99Ms'] },
+  'echo-large': { kind: 'echo', conns: 100, depth: 4, size: 16384, metric: 'mbPerSec', unit: 'MB/s', higher: true, target: { ws: 1.15 }, extra: ['msgsPerSec'] },
+  'echo-text': { kind: 'echo', conns: 1000, depth: 1, size: 32, text: true, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: { ws: 1.15 }, extra: ['p99Ms'] },
+  'echo-deflate': { kind: 'echo', conns: 100, depth: 4, size: 2048, deflate: true, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: {}, extra: ['p99Ms'] },
+  memory: { kind: 'memory', conns: 10000, metric: 'rssPerConnKiB', unit: 'KiB RSS/conn', higher: false, target: { ws: 0.7, bun: 1 }, floor: true, extra: ['heapPerConnKiB'] },
+  'memory-deflate': { kind: 'memory', conns: 10000, deflate: true, metric: 'rssPerConnKiB', unit: 'KiB RSS/conn', higher: false, target: {}, extra: ['heapPerConnKiB'] },
+  fanout: { kind: 'fanout', conns: 1000, depth: 64, size: 64, metric: 'msgsPerSec', unit: 'deliveries/s', higher: true, target: { ws: 10, bun: 1 }, extra: [] },
+  client: { kind: 'client', conns: 50, depth: 16, size: 32, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: { ws: 2 }, extra: [] },
+  'client-large': { kind: 'client', conns: 4, depth: 2, size: 1048576, impls: ['wsx', 'ws'], metric: 'mbPerSec', unit: 'MB/s', higher: true, target: { ws: 1 }, perCpu: true, extra: [] },
 };
 
-const selected = (opt.scenario ?? Object.keys(SCENARIOS)).flatMap((s) => s.split(',')).filter(Boolean);
+// Scenarios with a runner of their own, run after the table as child processes with the same
+// rounds: permessage-deflate per mode (wsx vs ws vs Bun, ratio, RSS per connection).
+const DELEGATED = { 'deflate-modes': ['bench/deflate.mjs'] };
+const asked = (opt.scenario ?? [...Object.keys(SCENARIOS), ...Object.keys(DELEGATED)]).flatMap((s) => s.split(',')).filter(Boolean);
+const delegated = asked.filter((s) => s in DELEGATED);
+const selected = asked.filter((s) => !(s in DELEGATED));
 for (const s of selected) {
   if (!(s in SCENARIOS)) {
-    console.error(`unknown scenario "${s}"; one of: ${Object.keys(SCENARIOS).join(', ')}`);
+    console.error(`unknown scenario "${s}"; one of: ${[...Object.keys(SCENARIOS), ...Object.keys(DELEGATED)].join(', ')}`);
     process.exit(2);
   }
 }
@@ -100,6 +131,10 @@ const cpuProfDir = opt['cpu-prof'] ?? null;
 const retries = Math.max(0, Number(opt.retries));
 const STARVED = 0.8;
 if (cpuProfDir !== null) mkdirSync(cpuProfDir, { recursive: true });
+const bun = opt['no-bun'] ? { skipped: '--no-bun' } : await findBun();
+const wsl = opt['node-load'] ? { skipped: '--node-load' } : findWsl();
+/** Whether a scenario's load runs on the C generator (it speaks no permessage-deflate). */
+const useWsl = (sc) => wsl.path !== undefined && !sc.deflate;
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
@@ -156,14 +191,30 @@ async function measure(server, load) {
   }
 }
 
+const baseline = opt.baseline === undefined ? null : pathToFileURL(`${resolve(opt.baseline)}/index.js`).href;
+/** Environment that makes the wsx bench files load the baseline build. */
+const baseEnv = () => ({ WSX_BENCH_DIST: baseline });
+
+/** Starts `<impl>-<kind>.mjs` (under Bun for impl "bun"; the wsx files on the baseline build for "base"). */
+function startImpl(impl, kind, args, cpu, prof) {
+  const file = impl === 'base' ? `wsx-${kind}.mjs` : `${impl}-${kind}.mjs`;
+  return startServer(file, args, { cpu, cpuProfDir: impl === 'wsx' && prof ? cpuProfDir : null, bun: impl === 'bun' ? bun.path : null, env: impl === 'base' ? baseEnv() : null });
+}
+
+/** Starts the load child for `mode`: the C generator when available, else bench/load/main.mjs. */
+function startModeLoad(sc, mode, args) {
+  if (useWsl(sc)) return startLoad('wsl-driver.mjs', ['--bin', wsl.path, '--mode', mode, ...args], { cpu: loadCpu });
+  return startLoad('main.mjs', ['--mode', mode, ...args], { cpu: loadCpu });
+}
+
 async function runEcho(sc, impl, workers) {
   const p = params(sc);
-  const server = await startServer(`${impl}-echo.mjs`, sc.deflate ? ['--deflate'] : [], { cpu: serverCpu, cpuProfDir: impl === 'wsx' ? cpuProfDir : null });
+  const server = await startImpl(impl, 'echo', sc.deflate ? ['--deflate'] : [], serverCpu, true);
   try {
-    const args = ['--mode', 'echo', '--port', String(server.port), '--conns', String(p.conns), '--depth', String(p.depth), '--size', String(p.size), '--workers', String(workers), '--warmup', String(warmup), '--duration', String(duration)];
+    const args = ['--port', String(server.port), '--conns', String(p.conns), '--depth', String(p.depth), '--size', String(p.size), '--workers', String(workers), '--warmup', String(warmup), '--duration', String(duration)];
     if (sc.text) args.push('--text');
     if (sc.deflate) args.push('--deflate');
-    const r = await measure(server, startLoad('main.mjs', args, { cpu: loadCpu }));
+    const r = await measure(server, startModeLoad(sc, 'echo', args));
     r.server = server.ready;
     return r;
   } finally {
@@ -173,10 +224,10 @@ async function runEcho(sc, impl, workers) {
 
 async function runFanout(sc, impl, workers) {
   const p = params(sc);
-  const server = await startServer(`${impl}-fanout.mjs`, [], { cpu: serverCpu, cpuProfDir: impl === 'wsx' ? cpuProfDir : null });
+  const server = await startImpl(impl, 'fanout', [], serverCpu, true);
   try {
-    const args = ['--mode', 'fanout', '--port', String(server.port), '--conns', String(p.conns), '--depth', String(p.depth), '--size', String(p.size), '--workers', String(workers), '--warmup', String(warmup), '--duration', String(duration)];
-    const r = await measure(server, startLoad('main.mjs', args, { cpu: loadCpu }));
+    const args = ['--port', String(server.port), '--conns', String(p.conns), '--depth', String(p.depth), '--size', String(p.size), '--workers', String(workers), '--warmup', String(warmup), '--duration', String(duration)];
+    const r = await measure(server, startModeLoad(sc, 'fanout', args));
     r.server = server.ready;
     return r;
   } finally {
@@ -186,16 +237,18 @@ async function runFanout(sc, impl, workers) {
 
 async function runMemory(sc, impl, workers) {
   const p = params(sc);
-  const server = await startServer(`${impl}-echo.mjs`, sc.deflate ? ['--deflate'] : [], { cpu: serverCpu });
+  const server = await startImpl(impl, 'echo', sc.deflate ? ['--deflate'] : [], serverCpu, false);
   try {
     await sleep(300);
     const base = await serverStats(server);
-    const args = ['--mode', 'hold', '--port', String(server.port), '--conns', String(p.conns), '--workers', String(workers)];
+    const args = ['--port', String(server.port), '--conns', String(p.conns), '--workers', String(workers)];
     if (sc.deflate) args.push('--deflate');
-    const load = startLoad('main.mjs', args, { cpu: loadCpu });
+    const load = startModeLoad(sc, 'hold', args);
     try {
       const first = await load.next((m) => m.event === 'open' || m.event === 'error', 180_000);
       if (first.event === 'error') throw new Error(first.message);
+      // Wait (bounded) until the server counts every connection, then let it settle.
+      for (let i = 0; i < 600 && (await serverStats(server)).clients < p.conns; i++) await sleep(100);
       await sleep(1000);
       const s = await serverStats(server);
       if (s.clients !== p.conns) throw new Error(`server reports ${s.clients} open connections, expected ${p.conns}`);
@@ -221,10 +274,13 @@ async function runMemory(sc, impl, workers) {
 async function runClient(sc, impl) {
   const p = params(sc);
   // The same server for all three clients: the wsx echo server, so the client is what is measured.
-  const server = await startServer('wsx-echo.mjs', [], { cpu: serverCpu });
+  // Large messages: a backpressure limit above what is in flight, so none is dropped.
+  const server = await startServer('wsx-echo.mjs', p.size > 65536 ? ['--max-backpressure', String(p.conns * (p.depth + 1) * p.size * 2)] : [], { cpu: serverCpu });
   try {
-    const args = ['--impl', impl, '--port', String(server.port), '--conns', String(p.conns), '--depth', String(p.depth), '--size', String(p.size), '--warmup', String(warmup), '--duration', String(duration)];
-    return await measure(server, startLoad('client-driver.mjs', args, { cpu: loadCpu }));
+    const args = ['--impl', impl === 'base' ? 'wsx' : impl, '--port', String(server.port), '--conns', String(p.conns), '--depth', String(p.depth), '--size', String(p.size), '--warmup', String(warmup), '--duration', String(duration)];
+    const r = await measure(server, startLoad('client-driver.mjs', args, { cpu: loadCpu, env: impl === 'base' ? baseEnv() : null }));
+    r.loadCpu ??= NaN;
+    return r;
   } finally {
     await server.stop();
   }
@@ -261,7 +317,11 @@ function starved(sc, res) {
 
 const plan = [];
 for (const name of selected) {
-  const impls = SCENARIOS[name].kind === 'client' ? ['wsx', 'ws', 'undici'] : ['wsx', 'ws'];
+  const sc = SCENARIOS[name];
+  const impls = [...(sc.impls ?? (sc.kind === 'client' ? ['wsx', 'ws', 'undici'] : bun.path !== undefined ? ['wsx', 'ws', 'bun'] : ['wsx', 'ws']))];
+  if (baseline !== null) impls.splice(1, 0, 'base');
+  // "node": the floor of a Node.js server (bench/servers/node-echo.mjs), for reference.
+  if (sc.floor && !opt['no-floor']) impls.push('node');
   const variants = opt['check-load'] && SCENARIOS[name].kind !== 'client' && SCENARIOS[name].kind !== 'memory' ? [loadWorkers, loadWorkers * 2] : [loadWorkers];
   plan.push({ name, impls, variants });
 }
@@ -274,7 +334,9 @@ const deflateAvailable = await wsxHasDeflate();
 process.stderr.write(
   `wsx bench: ${selected.join(', ')}; ${rounds} rounds x ${duration} s (+${warmup} s warm-up); load workers ${loadWorkers}; ` +
     (pin ? `servers on CPU ${serverCpu}, load on CPU ${loadCpu}` : 'not pinned') +
-    `; ${nCpu} CPUs, ${cpus()[0]?.model ?? '?'}, Node ${process.version}\n`,
+    `; ${nCpu} CPUs, ${cpus()[0]?.model ?? '?'}, Node ${process.version}\n` +
+    `load generator: ${wsl.path !== undefined ? `C (wsl, ${wsl.source}) except deflate scenarios (Node)` : `Node (bench/load; C generator not used: ${wsl.skipped})`}\n` +
+    `Bun: ${bun.path !== undefined ? `${bun.version} (${bun.path})` : `not compared (${bun.skipped})`}\n`,
 );
 
 for (const { name, impls, variants } of plan) {
@@ -346,10 +408,11 @@ for (const { name, impls, variants } of plan) {
       entry.native = entry.rounds.ws?.[0]?.server?.native;
       entry.comparisons = impls.slice(1).map((other) => {
         const ratio = entry.median.wsx / entry.median[other];
-        const target = sc.target;
-        const met = target === null || Number.isNaN(ratio) ? null : sc.higher ? ratio >= target : ratio <= target;
+        const target = sc.target[other] ?? null;
         const cpuRatio = entry.perCpu.wsx !== undefined ? entry.perCpu.wsx / entry.perCpu[other] : null;
-        return { vs: other, ratio, cpuRatio, target, targetOp: sc.higher ? '>=' : '<=', met };
+        const judged = sc.perCpu && cpuRatio !== null ? cpuRatio : ratio;
+        const met = target === null || Number.isNaN(judged) ? null : sc.higher ? judged >= target : judged <= target;
+        return { vs: other, ratio, cpuRatio, target, targetOp: sc.higher ? '>=' : '<=', targetOn: sc.perCpu && cpuRatio !== null ? 'per-CPU' : 'ratio', met };
       });
     }
     results.push(entry);
@@ -358,7 +421,7 @@ for (const { name, impls, variants } of plan) {
 
 // ---- report ----------------------------------------------------------------------------------
 
-const machine = { cpus: nCpu, model: cpus()[0]?.model ?? '?', node: process.version, pinned: pin, rounds, duration, warmup, loadWorkers };
+const machine = { cpus: nCpu, model: cpus()[0]?.model ?? '?', node: process.version, pinned: pin, rounds, duration, warmup, loadWorkers, load: wsl.path !== undefined ? 'wsl (C)' : 'node', bun: bun.version ?? null, bunSkipped: bun.skipped ?? null };
 
 if (opt.json) {
   process.stdout.write(JSON.stringify({ machine, results }, null, 2) + '\n');
@@ -384,7 +447,7 @@ if (opt.json) {
         fmt(e.median.wsx),
         `${c.vs} ${fmt(e.median[c.vs])}`,
         Number.isNaN(c.ratio) ? '-' : `${c.ratio.toFixed(2)}x`,
-        c.target === null ? '(none)' : `${c.targetOp} ${c.target}x`,
+        c.target === null ? '(none)' : `${c.targetOp} ${c.target}x${c.targetOn === 'per-CPU' ? ' per CPU' : ''}`,
         c.met === null ? '-' : c.met ? 'met' : 'NOT MET',
         c.cpuRatio === null || c.cpuRatio === undefined || Number.isNaN(c.cpuRatio) ? '-' : `${c.cpuRatio.toFixed(2)}x`,
         notes.join('; '),
@@ -394,6 +457,7 @@ if (opt.json) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   const line = (r) => r.map((c, i) => (i === r.length - 1 ? c : String(c).padEnd(widths[i]))).join('  ');
   console.log(`\nMachine: ${machine.cpus} CPUs (${machine.model}), Node ${machine.node}; ${pin ? 'server and load pinned to separate CPUs' : 'not pinned'}; median of ${rounds} rounds x ${duration} s`);
+  console.log(`Load generator: ${wsl.path !== undefined ? 'C (wsl) except deflate scenarios (Node)' : `Node (${wsl.skipped})`}; Bun: ${bun.version ?? `not compared (${bun.skipped})`}`);
   const native = results.find((e) => e.native)?.native;
   if (native) console.log(`ws helpers: bufferutil ${native.bufferutil}; UTF-8 validation ${native.utf8}`);
   console.log('');
@@ -414,5 +478,10 @@ if (opt.json) {
     }
   }
 }
-const failed = results.some((e) => e.errors > 0);
+let failed = results.some((e) => e.errors > 0);
+for (const name of delegated) {
+  console.error(`\n== ${name}: node ${DELEGATED[name].join(' ')} --rounds ${rounds}`);
+  const child = spawnSync(process.execPath, [...DELEGATED[name], '--rounds', String(rounds), ...(opt.json ? ['--json'] : [])], { stdio: 'inherit' });
+  if (child.status !== 0) failed = true;
+}
 process.exitCode = failed ? 1 : 0;

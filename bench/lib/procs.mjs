@@ -26,9 +26,9 @@ export function canPin(cpus) {
   return tasksetOk && cpus >= 2;
 }
 
-function command(nodeArgs, cpu) {
-  if (cpu === null || cpu === undefined) return [process.execPath, nodeArgs];
-  return ['taskset', ['-c', String(cpu), process.execPath, ...nodeArgs]];
+function command(nodeArgs, cpu, exe = process.execPath) {
+  if (cpu === null || cpu === undefined) return [exe, nodeArgs];
+  return ['taskset', ['-c', String(cpu), exe, ...nodeArgs]];
 }
 
 /** A child speaking JSON lines on stdout; `next(pred)` waits for the next matching line. */
@@ -101,15 +101,15 @@ class LineChild {
 
 /**
  * Starts a server child: `bench/servers/<file>` with --expose-gc (and --cpu-prof when asked,
- * and `nodeFlags`).
+ * and `nodeFlags`); with `bun` (a path to the bun binary) it runs under Bun instead.
  * Resolves with the child once it printed its ready line ({port, ...}).
  */
-export async function startServer(file, args, { cpu = null, cpuProfDir = null, nodeFlags = [] } = {}) {
-  const nodeArgs = ['--expose-gc', ...nodeFlags];
-  if (cpuProfDir !== null) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', cpuProfDir);
+export async function startServer(file, args, { cpu = null, cpuProfDir = null, nodeFlags = [], bun = null, env = null } = {}) {
+  const nodeArgs = bun === null ? ['--expose-gc', ...nodeFlags] : [];
+  if (cpuProfDir !== null && bun === null) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', cpuProfDir);
   nodeArgs.push(here(`../servers/${file}`), ...args);
-  const [cmd, argv] = command(nodeArgs, cpu);
-  const proc = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const [cmd, argv] = command(nodeArgs, cpu, bun ?? process.execPath);
+  const proc = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: env === null ? process.env : { ...process.env, ...env } });
   const child = new LineChild(proc, `server ${file}`);
   child.ready = await child.next((m) => m.type === 'ready', 15_000);
   child.port = child.ready.port;
@@ -123,8 +123,8 @@ export function serverStats(server) {
 }
 
 /** Starts a load child: `bench/load/<file>` with the given arguments. */
-export function startLoad(file, args, { cpu = null } = {}) {
+export function startLoad(file, args, { cpu = null, env = null } = {}) {
   const [cmd, argv] = command([here(`../load/${file}`), ...args], cpu);
-  const proc = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: env === null ? process.env : { ...process.env, ...env } });
   return new LineChild(proc, `load ${file}`);
 }

@@ -33,7 +33,7 @@ async function loadImpl(impl) {
   if (impl === 'wsx') {
     let mod;
     try {
-      mod = await import('../../dist/index.js');
+      mod = await import(process.env.WSX_BENCH_DIST ?? '../../dist/index.js');
     } catch {
       return null;
     }
@@ -99,7 +99,7 @@ async function main() {
   const cpu = process.cpuUsage(cpu0);
   emit({
     event: 'end',
-    result: { open: clients.length, seconds, messages: n, msgsPerSec: n / seconds, errors, loadCpu: (cpu.user + cpu.system) / 1e6 / seconds, workers: 1 },
+    result: { open: clients.length, seconds, messages: n, msgsPerSec: n / seconds, mbPerSec: (n * payload.length) / seconds / 1e6, errors, loadCpu: (cpu.user + cpu.system) / 1e6 / seconds, workers: 1 },
   });
   for (const c of clients) c.close();
   setTimeout(() => process.exit(0), 300).unref();

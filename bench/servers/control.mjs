@@ -2,7 +2,7 @@
 // answers commands read line by line on stdin:
 //   stats  -> {"type":"stats","mem":process.memoryUsage() after gc,"cpu":process.cpuUsage(),...}
 //   exit   -> exits normally (so --cpu-prof writes its profile)
-// Run with --expose-gc so memory is measured after a full collection.
+// Run with --expose-gc so memory is measured after a full collection (under Bun: Bun.gc).
 import { createInterface } from 'node:readline';
 
 /**
@@ -34,6 +34,8 @@ export function serveControl(ready, extra, shutdown, commands = {}) {
       if (typeof globalThis.gc === 'function') {
         globalThis.gc();
         globalThis.gc();
+      } else if (typeof globalThis.Bun?.gc === 'function') {
+        globalThis.Bun.gc(true);
       }
       out({ type: 'stats', mem: process.memoryUsage(), cpu: process.cpuUsage(), ...extra() });
     } else if (cmd === 'exit') {

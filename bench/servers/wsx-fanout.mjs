@@ -1,6 +1,7 @@
 // wsx fan-out server: connections on /sub subscribe to topic "t"; every message arriving on
 // /pub is published to the topic (framed once for all subscribers).
-import { WebSocketServer } from '../../dist/index.js';
+// WSX_BENCH_DIST: another build of wsx (bench/run.mjs --baseline), else this one.
+const { WebSocketServer } = await import(process.env.WSX_BENCH_DIST ?? '../../dist/index.js');
 import { serveControl } from './control.mjs';
 
 const server = new WebSocketServer({

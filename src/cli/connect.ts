@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { clientFailure, pingClient, WebSocket } from "../client/websocket.js";
+import { clientFailure, clientHttpVersion, pingClient, WebSocket } from "../client/websocket.js";
 import type { WebSocketOptions } from "../client/options.js";
 import { describeFailure } from "./describe-error.js";
 import { intOption, numberOption, UsageError } from "./usage.js";
@@ -34,6 +34,8 @@ Options:
   --insecure            do not verify the server's TLS certificate
   --ca <file>           trust this CA certificate (PEM)
   --compress            offer permessage-deflate
+  --http2               open the WebSocket over HTTP/2 (RFC 8441), falling back to
+                        HTTP/1.1 when the server does not accept it
   --ping-interval <s>   send a ping every s seconds (decimals allowed)
   --binary-as <enc>     print binary messages as hex, base64 or utf8 (default hex)
   --json                one JSON object per event on stdout
@@ -47,7 +49,8 @@ Examples:
   wsx connect ws://127.0.0.1:8080/echo
   echo hello | wsx connect ws://127.0.0.1:8080/echo --replies 1
   echo '{"type":"join","room":"lobby","name":"bot"}' | wsx connect ws://127.0.0.1:8080/chat --replies 2
-  wsx connect wss://example.com/socket --protocol chat.v1 -H "Authorization: Bearer t" --json`;
+  wsx connect wss://example.com/socket --protocol chat.v1 -H "Authorization: Bearer t" --json
+  wsx connect wss://localhost:8443/ --http2 --insecure`;
 
 /** Exit status when --wait ran out before the server closed: replies may have been lost. */
 const EXIT_TIMED_OUT = 3;
@@ -63,6 +66,7 @@ export async function connect(argv: string[]): Promise<number> {
       insecure: { type: "boolean" },
       ca: { type: "string" },
       compress: { type: "boolean" },
+      http2: { type: "boolean" },
       "ping-interval": { type: "string" },
       "binary-as": { type: "string" },
       json: { type: "boolean" },
@@ -92,6 +96,7 @@ export async function connect(argv: string[]): Promise<number> {
   }
   const options: WebSocketOptions = { headers, origin: values.origin, perMessageDeflate: values.compress === true };
   if (values.insecure) options.rejectUnauthorized = false;
+  if (values.http2) options.http2 = true;
   if (values.ca !== undefined) {
     try {
       options.ca = readFileSync(values.ca);
@@ -167,7 +172,8 @@ export async function connect(argv: string[]): Promise<number> {
     let waitTimer: NodeJS.Timeout | null = null;
     ws.onopen = () => {
       opened = true;
-      emit({ event: "open", url: ws.url, protocol: ws.protocol, extensions: ws.extensions }, `connected to ${ws.url}${ws.protocol ? ` (protocol ${ws.protocol})` : ""}`);
+      const http = clientHttpVersion(ws) ?? "1.1";
+      emit({ event: "open", url: ws.url, protocol: ws.protocol, extensions: ws.extensions, http }, `connected to ${ws.url}${ws.protocol ? ` (protocol ${ws.protocol})` : ""}${http === "2" ? " over HTTP/2" : ""}`);
       if (pingInterval > 0) pinger = setInterval(() => pingClient(ws), pingInterval * 1000);
       if (interactive) startInteractive();
       else startPiped();

@@ -3,7 +3,8 @@
  * endpoint at `/echo` and `/health` for load balancers.
  */
 import { readFileSync } from "node:fs";
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createSecureServer as createHttp2SecureServer, type ServerHttp2Session } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,7 @@ import type { HistoryStore } from "../server/history.js";
 import { MemoryHistory } from "../server/memory-history.js";
 import { CHAT_LIMITS, chatHandlers, chatTopics, newChatMember, type ChatMember } from "./chat.js";
 import { createLogger } from "./log.js";
+import { generateSelfSignedCert } from "./self-signed-cert.js";
 import { intOption, UsageError } from "./usage.js";
 
 export const SERVE_HELP = `Usage: wsx serve [options]
@@ -30,8 +32,12 @@ every connection is closed with 1001, then stop listening and exit.
 Options:
   --port <n>          port to listen on (default 8080; 0 picks a free port)
   --host <addr>       address to listen on (default 127.0.0.1)
-  --tls-cert <file>   PEM certificate: serve https/wss (with --tls-key)
-  --tls-key <file>    PEM private key
+  --tls-cert <file>   PEM certificate: serve https/wss (with --tls-key); also --cert
+  --tls-key <file>    PEM private key; also --key
+  --http2             serve HTTP/2 too (TLS, ALPN h2 and http/1.1 on one port): pages
+                      and WebSockets (RFC 8441) ride one connection in browsers.
+                      Without --cert/--key, a self-signed certificate for localhost is
+                      generated for this run (local use only: browsers warn)
   --redis <url>       share pub/sub and room history (Redis Streams) through Redis
                       (default: in memory); needs the redis package (npm install redis)
   --compress          negotiate permessage-deflate
@@ -44,6 +50,7 @@ Options:
 Examples:
   wsx serve
   wsx serve --port 9000 --host 0.0.0.0 --compress
+  wsx serve --http2 --cert cert.pem --key key.pem
   wsx serve --redis redis://127.0.0.1:6379 --origin https://example.com`;
 
 const PUBLIC = fileURLToPath(new URL("./public/", import.meta.url));
@@ -61,6 +68,27 @@ const STATIC: Record<string, [file: string, type: string]> = {
   "/connection.js": ["connection.js", "text/javascript; charset=utf-8"],
   "/chat.css": ["chat.css", "text/css; charset=utf-8"],
 };
+/**
+ * The browser module of the reconnecting client and the topic client: the library's own
+ * compiled files (src/client/reconnect/, written browser-safe), served as they are, so the
+ * page and Node run one implementation. Only these files: node.js imports Node.
+ */
+const RECONNECT_DIR = fileURLToPath(new URL("../client/reconnect/", import.meta.url));
+const RECONNECT_FILES = new Set(["browser.js", "backoff.js", "events.js", "offset.js", "reconnecting-websocket.js", "topic-client.js"]);
+const RECONNECT_PREFIX = "/wsx/reconnect/";
+
+/** What the routes read of a request, over HTTP/1.1 or HTTP/2 (compatibility API). */
+interface Request {
+  url?: string;
+  method?: string;
+  httpVersionMajor: number;
+}
+
+/** What the routes use of a response, over HTTP/1.1 or HTTP/2 (compatibility API). */
+interface Response {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  end(body?: string | Uint8Array): unknown;
+}
 
 /** Reads a file named by an option; an unreadable file is a usage error. */
 function readOption(name: string, file: string): Buffer {
@@ -80,6 +108,9 @@ export async function serve(argv: string[]): Promise<number> {
       host: { type: "string" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
+      cert: { type: "string" },
+      key: { type: "string" },
+      http2: { type: "boolean" },
       redis: { type: "string" },
       compress: { type: "boolean" },
       "max-payload": { type: "string" },
@@ -99,7 +130,9 @@ export async function serve(argv: string[]): Promise<number> {
   const host = values.host ?? "127.0.0.1";
   const maxPayload = intOption("max-payload", values["max-payload"], 16 * 1024 * 1024, 1);
   if (values.log !== undefined && values.log !== "json" && values.log !== "text") throw new UsageError(`--log must be "json" or "text", got "${values.log}"`);
-  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+  const certFile = values["tls-cert"] ?? values.cert;
+  const keyFile = values["tls-key"] ?? values.key;
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError("--tls-cert and --tls-key go together (also spelt --cert and --key)");
   const log = createLogger({ quiet: values.quiet, json: values.log === "json" });
 
   let adapter: PubSubAdapter | undefined;
@@ -126,11 +159,25 @@ export async function serve(argv: string[]): Promise<number> {
     history = streams;
   }
 
-  const tls = values["tls-cert"] !== undefined;
-  const handler = (req: IncomingMessage, res: ServerResponse): void => route(req, res);
-  const http: Server = tls
-    ? createHttpsServer({ cert: readOption("tls-cert", values["tls-cert"]!), key: readOption("tls-key", values["tls-key"]!) }, handler)
-    : createHttpServer(handler);
+  const h2 = values.http2 === true;
+  // --http2 without a certificate: one made for this run, said so loudly at start-up.
+  const generated = h2 && certFile === undefined ? generateSelfSignedCert() : undefined;
+  const credentials =
+    certFile !== undefined ? { cert: readOption("tls-cert", certFile), key: readOption("tls-key", keyFile!) } : generated !== undefined ? { cert: generated.cert, key: generated.key } : undefined;
+  const tls = credentials !== undefined;
+  const handler = (req: Request, res: Response): void => route(req, res);
+  const sessions = new Set<ServerHttp2Session>();
+  const http = h2
+    ? createHttp2SecureServer({ ...credentials, allowHTTP1: true }, handler)
+    : tls
+      ? createHttpsServer(credentials, handler)
+      : createHttpServer(handler);
+  if (h2) {
+    (http as import("node:http2").Http2SecureServer).on("session", (session: ServerHttp2Session) => {
+      sessions.add(session);
+      session.once("close", () => sessions.delete(session));
+    });
+  }
   const common = {
     server: http,
     maxPayload,
@@ -150,7 +197,7 @@ export async function serve(argv: string[]): Promise<number> {
     upgrade: () => newChatMember(),
     // Rooms are durable topics; wsx.topics.v1 clients may read them here, SSE at /events.
     topics: chatTopics(history, "/events"),
-    open: (ws) => log.info("open", { path: "/chat", remote: ws.remoteAddress }),
+    open: (ws) => log.info("open", { path: "/chat", remote: ws.remoteAddress, http: ws.httpVersion }),
     message: chatOnly.message,
     close: (ws, code, reason) => {
       chatOnly.close(ws, code, reason);
@@ -160,13 +207,13 @@ export async function serve(argv: string[]): Promise<number> {
   const echo = new WebSocketServer({
     ...common,
     path: "/echo",
-    open: (ws) => log.info("open", { path: "/echo", remote: ws.remoteAddress }),
+    open: (ws) => log.info("open", { path: "/echo", remote: ws.remoteAddress, http: ws.httpVersion }),
     message: (ws, data, isBinary) => void ws.send(data, isBinary),
     close: (ws, code, reason) => log.info("close", { path: "/echo", remote: ws.remoteAddress, code, reason }),
   });
 
   let stopping = false;
-  function route(req: IncomingMessage, res: ServerResponse): void {
+  function route(req: Request, res: Response): void {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/health") {
       // Load balancers take a draining server out of rotation on 503.
@@ -188,11 +235,17 @@ export async function serve(argv: string[]): Promise<number> {
       res.end(req.method === "HEAD" ? undefined : text);
       return;
     }
-    if (chat.handleSse(req, res)) return;
+    if (chat.handleSse(req as IncomingMessage, res as unknown as ServerResponse)) return;
     const file = STATIC[path];
     if (file !== undefined && (req.method === "GET" || req.method === "HEAD")) {
       res.writeHead(200, { "Content-Type": file[1], ...PAGE_HEADERS });
       res.end(req.method === "HEAD" ? undefined : readFileSync(PUBLIC + file[0]));
+      return;
+    }
+    const module = path.startsWith(RECONNECT_PREFIX) ? path.slice(RECONNECT_PREFIX.length) : "";
+    if (RECONNECT_FILES.has(module) && (req.method === "GET" || req.method === "HEAD")) {
+      res.writeHead(200, { "Content-Type": "text/javascript; charset=utf-8", ...PAGE_HEADERS });
+      res.end(req.method === "HEAD" ? undefined : readFileSync(RECONNECT_DIR + module));
       return;
     }
     if (path === "/chat" || path === "/echo") {
@@ -200,6 +253,12 @@ export async function serve(argv: string[]): Promise<number> {
         // Once the WebSocket servers have closed, upgrades arrive here as plain requests.
         res.writeHead(503, { "Content-Type": "text/plain", "Retry-After": "1" });
         res.end("server is shutting down\n");
+        return;
+      }
+      if (req.httpVersionMajor === 2) {
+        // HTTP/2 has no Upgrade (RFC 9113 §8.6): a WebSocket comes as an extended CONNECT.
+        res.writeHead(400, { "Content-Type": "text/plain" });
+        res.end("this endpoint speaks WebSocket (over HTTP/2: an RFC 8441 extended CONNECT)\n");
         return;
       }
       res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket" });
@@ -229,7 +288,13 @@ export async function serve(argv: string[]): Promise<number> {
   const shownHost = unspecified ? "localhost" : address.family === "IPv6" ? `[${address.address}]` : address.address;
   const base = `${tls ? "https" : "http"}://${shownHost}:${address.port}`;
   // The URL line goes to stdout so scripts (and tests) can read the actual port.
-  process.stdout.write(`wsx serve: listening on ${base}/  (chat demo; WebSocket endpoints ${base.replace(/^http/, "ws")}/chat and /echo)\n`);
+  process.stdout.write(`wsx serve: listening on ${base}/  (chat demo; WebSocket endpoints ${base.replace(/^http/, "ws")}/chat and /echo${h2 ? "; HTTP/2 and HTTP/1.1" : ""})\n`);
+  if (generated !== undefined) {
+    process.stdout.write(
+      `wsx serve: SELF-SIGNED CERTIFICATE generated for this run (localhost, 127.0.0.1, ::1; valid to ${generated.validTo}; SHA-256 ${generated.fingerprint}).\n` +
+        "wsx serve: for local use only: browsers warn about it; give --cert and --key to serve anyone else.\n",
+    );
+  }
 
   return new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
@@ -249,7 +314,9 @@ export async function serve(argv: string[]): Promise<number> {
       timer.unref();
       Promise.all([chat.close(), echo.close()]).then(() => {
         http.close();
-        http.closeAllConnections();
+        // 1001 went on every WebSocket first; now GOAWAY on every HTTP/2 connection.
+        for (const session of sessions) session.close();
+        (http as { closeAllConnections?: () => void }).closeAllConnections?.();
         clearTimeout(timer);
         resolve(0);
       });

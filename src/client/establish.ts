@@ -15,8 +15,10 @@ import { HandshakeError } from "../protocol/errors.js";
 import { isToken } from "../protocol/handshake.js";
 import { PerMessageDeflate } from "../transport/permessage-deflate.js";
 import { Transport, type TransportOptions, type TransportOwner } from "../transport/transport.js";
+import { http2OpeningHandshake } from "./http2-handshake.js";
 import { openingHandshake } from "./opening-handshake.js";
 import { CLIENT_DEFAULTS, type WebSocketOptions } from "./options.js";
+import { proxyFor } from "./proxy.js";
 
 const maskSource = (target: Uint8Array): void => void randomFillSync(target);
 
@@ -66,6 +68,8 @@ export interface Established {
   protocol: string;
   /** RFC 6455 "extensions in use", or "". */
   extensions: string;
+  /** The HTTP version the opening handshake ran on: "2" for an RFC 8441 stream. */
+  httpVersion: "1.1" | "2";
 }
 
 /** How the client core reports back to `WebSocket` or `WebSocketStream`. */
@@ -96,7 +100,9 @@ export function establishWebSocketConnection(
   const maxPayload = options.maxPayload ?? CLIENT_DEFAULTS.maxPayload;
   let abort: (reason: Error) => void = noop;
   let settled = false;
-  openingHandshake(
+  // HTTP/2 when asked for and no proxy applies (RFC 8441; it falls back to HTTP/1.1 itself).
+  const handshake = options.http2 === true && !proxied(options, url) ? http2OpeningHandshake : openingHandshake;
+  handshake(
     url,
     protocols,
     deflate === null ? undefined : clientOffer(deflate),
@@ -113,7 +119,7 @@ export function establishWebSocketConnection(
         // were offered and the server acknowledged none: fail (RFC 6455 §4.1 only covers
         // a subprotocol that was not offered; this covers one offered but not acknowledged).
         if (protocols.length > 0 && opened.protocol === "") {
-          throw new HandshakeError(101, "the server did not select any of the offered subprotocols");
+          throw new HandshakeError(opened.status, "the server did not select any of the offered subprotocols");
         }
         if (deflate !== null) {
           // RFC 7692 §7.1: the answer must be acceptable for what we offered.
@@ -124,7 +130,7 @@ export function establishWebSocketConnection(
           }
         } else if (opened.extensions !== "") {
           // RFC 6455 §4.1 step 5: an extension we did not offer fails the connection.
-          throw new HandshakeError(101, `server selected an extension that was not offered: ${opened.extensions}`);
+          throw new HandshakeError(opened.status, `server selected an extension that was not offered: ${opened.extensions}`);
         }
       } catch (err) {
         opened.socket.destroy();
@@ -148,7 +154,7 @@ export function establishWebSocketConnection(
       const transport = new Transport(opened.socket, owner, transportOptions, codec);
       (opened.socket as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
       transport.start();
-      callbacks.established({ transport, protocol: opened.protocol, extensions });
+      callbacks.established({ transport, protocol: opened.protocol, extensions, httpVersion: opened.httpVersion });
       if (opened.head.length > 0 && !transport.closed) transport.onData(opened.head);
     },
     (err: Error) => {
@@ -159,6 +165,15 @@ export function establishWebSocketConnection(
   return (reason) => {
     if (!settled) abort(reason);
   };
+}
+
+/** Whether a proxy applies; an invalid proxy URL counts as one (the HTTP/1.1 path reports it). */
+function proxied(options: WebSocketOptions, url: URL): boolean {
+  try {
+    return proxyFor(options.proxy, url) !== null;
+  } catch {
+    return true;
+  }
 }
 
 function noop(): void {}

@@ -23,6 +23,15 @@ export interface WebSocketOptions {
    * HTTPS_PROXY / HTTP_PROXY / NO_PROXY environment variables. Default: no proxy.
    */
   proxy?: string;
+  /**
+   * Open the connection over HTTP/2 (RFC 8441 extended CONNECT), sharing one HTTP/2
+   * connection per origin (and TLS options) among all such sockets. Falls back to HTTP/1.1
+   * when the server does not enable the CONNECT protocol (its SETTINGS), when TLS ALPN
+   * chooses http/1.1, or when a cleartext server does not speak HTTP/2; that verdict is
+   * remembered per origin for 60 s. Ignored when a proxy applies. Default false: see
+   * docs/CLIENT.md "HTTP/2".
+   */
+  http2?: boolean;
   /** TLS: trusted CA certificates (PEM). */
   ca?: string | Buffer | Array<string | Buffer>;
   /** TLS: verify the server certificate. Default true. */

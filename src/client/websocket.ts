@@ -3,6 +3,7 @@
  * the wsx transport. Comments cite the standard's algorithm steps.
  */
 import { ProtocolError } from "../protocol/errors.js";
+import { takeMessageBuffer } from "../protocol/receiver.js";
 import type { Transport, TransportOwner } from "../transport/transport.js";
 import { EventHandlers, type EventHandler } from "./event-handlers.js";
 import { checkSubprotocols, establishWebSocketConnection, parseWebSocketURL } from "./establish.js";
@@ -27,7 +28,7 @@ export type BinaryType = "blob" | "arraybuffer";
 
 
 /** Node-only access to a client's internals, kept off the standard interface. */
-const internals = new WeakMap<WebSocket, { transport(): Transport | null; failure(): Error | null }>();
+const internals = new WeakMap<WebSocket, { transport(): Transport | null; failure(): Error | null; httpVersion(): "1.1" | "2" | null }>();
 
 /**
  * Sends a ping (RFC 6455 §5.5.2) on an open client connection. Not part of the browser API
@@ -45,6 +46,15 @@ export function pingClient(ws: WebSocket, data: string | Uint8Array = ""): boole
  */
 export function clientFailure(ws: WebSocket): Error | null {
   return internals.get(ws)?.failure() ?? null;
+}
+
+/**
+ * The HTTP version the connection was opened over: "2" for an RFC 8441 stream (the `http2`
+ * option, when the server accepted it), "1.1" for an upgrade (including a fallback), null
+ * before it is open or when it never opened. Node-only, for tools such as `wsx connect`.
+ */
+export function clientHttpVersion(ws: WebSocket): "1.1" | "2" | null {
+  return internals.get(ws)?.httpVersion() ?? null;
 }
 
 /**
@@ -103,6 +113,7 @@ export class WebSocket extends EventTarget {
   /** Set when the connection had to be failed (fires `error` before `close`). */
   #failed = false;
   #failure: Error | null = null;
+  #httpVersion: "1.1" | "2" | null = null;
   #onPong: ((data: Buffer) => void) | undefined;
   readonly #handlers: EventHandlers;
 
@@ -126,7 +137,7 @@ export class WebSocket extends EventTarget {
     this.#url = parsed;
     this.#origin = parsed.origin;
     this.#handlers = new EventHandlers(this);
-    internals.set(this, { transport: () => this.#transport, failure: () => this.#failure });
+    internals.set(this, { transport: () => this.#transport, failure: () => this.#failure, httpVersion: () => this.#httpVersion });
     this.#connect(list, options ?? {});
   }
 
@@ -332,9 +343,10 @@ export class WebSocket extends EventTarget {
     this.#onPong = options.onPong;
     this.#abort = establishWebSocketConnection(this.#url, protocols, options, this.#owner, {
       wanted: () => this.#readyState === CONNECTING,
-      established: ({ transport, protocol, extensions }) => {
+      established: ({ transport, protocol, extensions, httpVersion }) => {
         this.#abort = null;
         this.#transport = transport;
+        this.#httpVersion = httpVersion;
         this.#protocol = protocol;
         this.#extensions = extensions;
         // WHATWG: "when the WebSocket connection is established": OPEN, then fire open.
@@ -360,7 +372,8 @@ export class WebSocket extends EventTarget {
       if (this.#readyState !== OPEN) return;
       let value: string | ArrayBuffer | Blob;
       if (!isBinary) value = data.toString();
-      else if (this.#binaryType === "arraybuffer") value = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
+      // A message the receiver assembled in a buffer of its own is handed out as it is.
+      else if (this.#binaryType === "arraybuffer") value = takeMessageBuffer(data) ?? (data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer);
       else value = new Blob([data]);
       this.dispatchEvent(new WebSocketMessageEvent("message", { data: value, origin: this.#origin }));
     },

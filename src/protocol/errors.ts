@@ -12,6 +12,10 @@ export class ProtocolError extends Error {
     super(message, options);
     this.name = "ProtocolError";
     this.closeCode = closeCode;
+    // V8 keeps every stack frame's receiver until the stack is first read. Raised inside a
+    // zlib callback, this error pinned zlib's input (a refused bomb's 4 MiB, measured) for as
+    // long as anyone kept the error or its connection: format the stack now and let them go.
+    void this.stack;
   }
 }
 

@@ -99,6 +99,7 @@ export function tokenListIncludes(value: string | string[] | undefined, token: s
   return false;
 }
 
+/** A header's value, repeated fields joined with ", " (RFC 7230 §3.2.2). */
 function single(headers: HeaderMap, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v.join(", ") : v;
@@ -117,15 +118,9 @@ export function isValidKey(key: string | undefined): key is string {
 }
 
 /** A client opening handshake that passed every check of RFC 6455 §4.2.1. */
-export interface UpgradeRequest {
+export interface UpgradeRequest extends WebSocketOffer {
   /** The `Sec-WebSocket-Key` value. */
   key: string;
-  /** Offered subprotocols, in the client's order (RFC 6455 §4.2.1 item 8). */
-  protocols: string[];
-  /** The raw `Sec-WebSocket-Extensions` value(s), joined, if any. */
-  extensions: string | undefined;
-  /** The `Origin` header, if any (RFC 6455 §10.2). */
-  origin: string | undefined;
 }
 
 /**
@@ -142,14 +137,34 @@ export function validateUpgradeRequest(method: string | undefined, httpVersion: 
   // §4.2.1 items 3-4: Upgrade contains "websocket", Connection contains "Upgrade".
   if (!tokenListIncludes(headers["upgrade"], "websocket")) throw new HandshakeError(400, "missing or invalid Upgrade header");
   if (!tokenListIncludes(headers["connection"], "upgrade")) throw new HandshakeError(400, "missing or invalid Connection header");
+  const offer = validateWebSocketHeaders(headers);
+  // §4.2.1 item 5: a key that decodes to 16 bytes.
+  const key = single(headers, "sec-websocket-key");
+  if (!isValidKey(key)) throw new HandshakeError(400, "missing or invalid Sec-WebSocket-Key");
+  return { key, ...offer };
+}
+
+/** What a client offers in the WebSocket headers of an opening handshake (HTTP/1.1 or HTTP/2). */
+export interface WebSocketOffer {
+  /** Offered subprotocols, in the client's order (RFC 6455 §4.2.1 item 8). */
+  protocols: string[];
+  /** The raw `Sec-WebSocket-Extensions` value(s), joined, if any. */
+  extensions: string | undefined;
+  /** The `Origin` header, if any (RFC 6455 §10.2). */
+  origin: string | undefined;
+}
+
+/**
+ * The header checks an opening handshake shares across HTTP versions (RFC 6455 §4.2.1 items
+ * 6 and 8, which RFC 8441 §5 keeps): version 13 (else 426 with `Sec-WebSocket-Version: 13`,
+ * §4.4) and a token list of subprotocols; returns the offer.
+ */
+export function validateWebSocketHeaders(headers: HeaderMap): WebSocketOffer {
   // §4.2.1 item 6 and §4.4: only version 13; answer others with 426 and the versions we speak.
   const version = single(headers, "sec-websocket-version");
   if (version === undefined || version.trim() !== WEBSOCKET_VERSION) {
     throw new HandshakeError(426, "unsupported Sec-WebSocket-Version", { "Sec-WebSocket-Version": WEBSOCKET_VERSION });
   }
-  // §4.2.1 item 5: a key that decodes to 16 bytes.
-  const key = single(headers, "sec-websocket-key");
-  if (!isValidKey(key)) throw new HandshakeError(400, "missing or invalid Sec-WebSocket-Key");
   // §4.2.1 item 8: subprotocols as a token list.
   let protocols: string[] = [];
   const protocolHeader = single(headers, "sec-websocket-protocol");
@@ -159,7 +174,6 @@ export function validateUpgradeRequest(method: string | undefined, httpVersion: 
     protocols = list;
   }
   return {
-    key,
     protocols,
     extensions: single(headers, "sec-websocket-extensions"),
     origin: single(headers, "origin"),
@@ -223,7 +237,23 @@ export function validateUpgradeResponse(
   if (!tokenListIncludes(headers["connection"], "upgrade")) throw new HandshakeError(status, "missing or invalid Connection header in the response");
   // Step 4: the accept value must match our key.
   if (single(headers, "sec-websocket-accept") !== computeAccept(key)) throw new HandshakeError(status, "invalid Sec-WebSocket-Accept header");
-  // Step 6: a subprotocol we did not offer fails the connection.
+  return handshakeResult(status, headers, offeredProtocols);
+}
+
+/**
+ * Checks the server's answer to an extended CONNECT (RFC 8441 §5) on HTTP/2: a 2xx status
+ * opens the tunnel (RFC 9110 §9.3.6; servers send 200), and there is no Upgrade, Connection
+ * or `Sec-WebSocket-Accept` to check (RFC 8441 §5: the key/accept exchange is not used).
+ * The subprotocol and extension headers follow RFC 6455 as over HTTP/1.1. Throws a
+ * {@link HandshakeError} (status = the response status) when the connection must fail.
+ */
+export function validateConnectResponse(status: number, headers: HeaderMap, offeredProtocols: readonly string[]): HandshakeResult {
+  if (status < 200 || status > 299) throw new HandshakeError(status, `unexpected server response: ${status}`);
+  return handshakeResult(status, headers, offeredProtocols);
+}
+
+/** RFC 6455 §4.1 client step 6 (shared by HTTP/1.1 and HTTP/2): a subprotocol we did not offer fails the connection. */
+function handshakeResult(status: number, headers: HeaderMap, offeredProtocols: readonly string[]): HandshakeResult {
   const protocol = single(headers, "sec-websocket-protocol");
   if (protocol !== undefined) {
     if (!offeredProtocols.includes(protocol)) throw new HandshakeError(status, `server selected a subprotocol that was not offered: ${protocol}`);

@@ -16,12 +16,22 @@ export {
   tokenListIncludes,
   validateUpgradeRequest,
   validateUpgradeResponse,
+  validateWebSocketHeaders,
   WEBSOCKET_GUID,
   WEBSOCKET_VERSION,
   type HandshakeResult,
   type HeaderMap,
   type UpgradeRequest,
+  type WebSocketOffer,
 } from "./handshake.js";
+export {
+  extendedConnectRejection,
+  extendedConnectResponse,
+  isExtendedConnect,
+  SETTINGS_ENABLE_CONNECT_PROTOCOL,
+  validateExtendedConnect,
+  type ExtendedConnectRequest,
+} from "./handshake-h2.js";
 export { isControlOpcode, Opcode, type OpcodeValue } from "./opcode.js";
 export { OutputQueue, type MaskSource } from "./output-queue.js";
 export { compressedLimit, DEFAULT_MAX_FRAGMENTS, Receiver, type ReceiverHandler, type ReceiverOptions } from "./receiver.js";

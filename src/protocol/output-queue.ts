@@ -51,6 +51,19 @@ export class OutputQueue {
 
   /** Queues a frame: `firstByte` is FIN | RSV | opcode; `payload` bytes or a string (UTF-8). */
   pushFrame(firstByte: number, payload: Uint8Array | string): void {
+    if (typeof payload !== "string" && payload.length < 126 && this.maskSource === null) {
+      // The common small server frame (RFC 6455 §5.2): two header bytes (7-bit length, no
+      // mask), then the payload.
+      const length = payload.length;
+      const seg = this.reserve(2 + length);
+      const off = this.used;
+      seg[off] = firstByte;
+      seg[off + 1] = length;
+      seg.set(payload, off + 2);
+      this.used = off + 2 + length;
+      this.total += 2 + length;
+      return;
+    }
     const isString = typeof payload === "string";
     const length = isString ? Buffer.byteLength(payload) : payload.length;
     const masked = this.maskSource !== null;

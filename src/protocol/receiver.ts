@@ -78,6 +78,24 @@ const enum State {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** ArrayBuffers a receiver allocated for one message and let go of once it was delivered. */
+const released = new WeakSet<ArrayBuffer>();
+
+/**
+ * The ArrayBuffer behind a delivered message when nothing else can see it: the receiver
+ * allocated it for this message alone (not a socket chunk, not Node's buffer pool) and it is
+ * exactly the message. The caller may hand it out without a copy (WHATWG `binaryType`
+ * "arraybuffer"); later calls for the same buffer return null. Null in every other case.
+ */
+export function takeMessageBuffer(data: Buffer): ArrayBuffer | null {
+  const ab = data.buffer as ArrayBuffer;
+  if (data.byteOffset !== 0 || data.length !== ab.byteLength || !released.delete(ab)) return null;
+  return ab;
+}
+
+/** From this size Buffer.allocUnsafe gives a buffer its own ArrayBuffer (Node's pool is 8 KiB, used below half). */
+const POOL_LIMIT = Buffer.poolSize >>> 1;
 /** Smallest allocation of a message buffer (it grows by doubling up to the message's bound). */
 const MIN_MESSAGE_BUFFER = 16 * 1024;
 
@@ -221,37 +239,28 @@ export class Receiver {
 
   /** Parses a header at `chunk[pos..]`; returns the position after it, or -1 if it needs more. */
   private readHeader(chunk: Buffer, pos: number): number {
-    let buf = chunk;
-    let at = pos;
     const available = chunk.length - pos;
-    if (this.headerHave > 0 || available < 2 || available < this.neededHeader(chunk[pos + 1])) {
-      // Slow path: gather the header across chunks.
-      const hb = (this.headerBuf ??= Buffer.allocUnsafe(14));
-      let p = pos;
-      while (p < chunk.length) {
-        if (this.headerHave >= 2 && this.headerHave >= this.neededHeader(hb[1])) break;
-        hb[this.headerHave++] = chunk[p++];
-      }
-      if (this.headerHave < 2 || this.headerHave < this.neededHeader(hb[1])) return -1;
-      buf = hb;
-      at = 0;
-      this.headerHave = 0;
-      if (!this.parseHeader(buf, at)) return -1;
-      return p;
+    if (this.headerHave === 0 && available >= 2) {
+      // Fast path: the whole header is in this chunk.
+      const needed = this.neededHeader(chunk[pos + 1]);
+      if (available >= needed) return this.parseHeader(chunk, pos) ? pos + needed : -1;
     }
-    const next = this.parseHeaderAt(buf, at);
-    return next;
+    // Slow path: gather the header across chunks.
+    const hb = (this.headerBuf ??= Buffer.allocUnsafe(14));
+    let p = pos;
+    while (p < chunk.length) {
+      if (this.headerHave >= 2 && this.headerHave >= this.neededHeader(hb[1])) break;
+      hb[this.headerHave++] = chunk[p++];
+    }
+    if (this.headerHave < 2 || this.headerHave < this.neededHeader(hb[1])) return -1;
+    this.headerHave = 0;
+    return this.parseHeader(hb, 0) ? p : -1;
   }
 
   /** Header length implied by the second byte (RFC 6455 §5.2). */
   private neededHeader(b1: number): number {
     const len7 = b1 & 0x7f;
     return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
-  }
-
-  private parseHeaderAt(buf: Buffer, at: number): number {
-    if (!this.parseHeader(buf, at)) return -1;
-    return at + this.neededHeader(buf[at + 1]);
   }
 
   /** Validates and records a complete header at `buf[at..]`. False after a protocol error. */
@@ -377,13 +386,21 @@ export class Receiver {
       this.fail(CloseCode.InvalidFramePayloadData, "truncated UTF-8 sequence at the end of a text message");
       return -1;
     }
-    const data = this.message === null ? EMPTY : this.message.subarray(0, this.messageLength);
+    const message = this.message;
+    let data: Buffer = EMPTY;
+    if (message !== null) {
+      data = message.subarray(0, this.messageLength);
+      // Dropped by deliver(): from then on the message is the only view of its buffer.
+      if (message.length >= POOL_LIMIT) released.add(message.buffer as ArrayBuffer);
+    }
     return this.deliver(data) ? pos + take : -1;
   }
 
   /**
    * Copies a piece of the message into its buffer, growing it by doubling but never past the
-   * message's bound: the exact final size when this is the last frame, else the limit.
+   * message's bound: the exact final size when this is the last frame, else the limit. The
+   * buffer ends up exactly the message's size when it arrives in one frame, so the layer above
+   * may hand its ArrayBuffer on without a copy.
    */
   private append(piece: Buffer): void {
     const need = this.messageLength + piece.length;
@@ -392,7 +409,9 @@ export class Receiver {
       const bound = this.fin ? this.frameEnd : this.messageCompressed ? this.maxCompressed : this.maxPayload;
       let size = buf === null ? MIN_MESSAGE_BUFFER : buf.length * 2;
       if (size < need) size = need;
-      if (size > bound) size = bound;
+      // The last frame's end is known: once a quarter of the message is here, allocate it
+      // whole (skips the last doublings and their copies; still at most 4x what was sent).
+      if (size > bound || (this.fin && need * 4 >= bound)) size = bound;
       const next = Buffer.allocUnsafe(size);
       if (buf !== null && this.messageLength > 0) buf.copy(next, 0, 0, this.messageLength);
       this.message = buf = next;

@@ -1,12 +1,15 @@
 /**
  * WebSocketServer options, with their defaults. Times are in milliseconds, sizes in bytes.
  */
-import type { IncomingMessage, Server as HttpServer } from "node:http";
+import type { Server as HttpServer } from "node:http";
+import type { Http2SecureServer, Http2Server } from "node:http2";
 import type { Server as HttpsServer } from "node:https";
 import type { PerMessageDeflateOptions } from "../protocol/extensions/permessage-deflate.js";
 import { SHARED_DEFAULTS } from "../protocol/limits.js";
 import type { PubSubAdapter } from "./adapter.js";
+import type { Http2ListenOptions } from "./http2.js";
 import type { MessageStream } from "./message-stream.js";
+import type { UpgradeRequestMessage } from "./pending-handshake.js";
 import type { ServerWebSocket } from "./server-websocket.js";
 import type { TopicsOptions } from "./topics-options.js";
 
@@ -18,6 +21,14 @@ export interface UpgradeInfo {
   origin: string | undefined;
   /** The subprotocol the server will select ("" for none). */
   protocol: string;
+  /** The `Sec-WebSocket-Extensions` the client offered, raw ("" for none). */
+  extensions: string;
+  /** The target host: the `Host` header, or `:authority` over HTTP/2. */
+  authority: string;
+  /** The request target with its query: `req.url`, or `:path` over HTTP/2. */
+  path: string;
+  /** True for an RFC 8441 extended CONNECT stream over HTTP/2, false for an HTTP/1.1 upgrade. */
+  http2: boolean;
 }
 
 /** What happens to a message for a connection whose buffered bytes exceed `maxBackpressure`. */
@@ -60,8 +71,19 @@ export interface WebSocketServerOptions<T = undefined> extends ServerHandlers<T>
   port?: number;
   /** Host to listen on with `port`. Default: all interfaces (as `net.Server.listen`). */
   host?: string;
-  /** Attach to this existing `http`/`https` server's `upgrade` event. */
-  server?: HttpServer | HttpsServer;
+  /**
+   * Attach to this existing server: an `http`/`https` server's `upgrade` event, or a
+   * `node:http2` server's RFC 8441 extended CONNECT streams (and its `upgrade` event when it
+   * has `allowHTTP1`). An http2 server is asked for `enableConnectProtocol` (new sessions).
+   */
+  server?: HttpServer | HttpsServer | Http2Server | Http2SecureServer;
+  /**
+   * With `port`: the own listener speaks HTTP/2 too, with WebSockets as RFC 8441 extended
+   * CONNECT streams beside HTTP/1.1 upgrades on the same port. `true`: cleartext (HTTP/2 with
+   * prior knowledge, h2c); an object with `key` and `cert` (any TLS option): TLS, ALPN
+   * choosing h2 or http/1.1, as browsers need. Default false.
+   */
+  http2?: boolean | Http2ListenOptions;
   /** Neither listen nor attach; call {@link WebSocketServer.handleUpgrade} yourself. */
   noServer?: boolean;
   /** Accept upgrades only on this path (query string ignored). Default: any path. */
@@ -71,15 +93,16 @@ export interface WebSocketServerOptions<T = undefined> extends ServerHandlers<T>
    * in the array is selected. A function: returns the protocol to select, or "" for none.
    * Default: none selected.
    */
-  protocols?: readonly string[] | ((offered: string[], req: IncomingMessage) => string);
+  protocols?: readonly string[] | ((offered: string[], req: UpgradeRequestMessage) => string);
   /** Allowed `Origin` values (exact, ASCII case-insensitive). Others get 403. Default: any origin. */
   origins?: readonly string[];
   /**
    * Async hook run before the handshake is accepted: authenticate, check the origin, and
    * return the per-connection data (`ws.data`). Throw a `HandshakeError(status, message,
-   * headers)` to reject with that HTTP status; any other error rejects with 500.
+   * headers)` to reject with that HTTP status; any other error rejects with 500. `req` is the
+   * `IncomingMessage` of an HTTP/1.1 upgrade, or an `Http2UpgradeRequest` (`info.http2`).
    */
-  upgrade?: (req: IncomingMessage, info: UpgradeInfo) => T | Promise<T>;
+  upgrade?: (req: UpgradeRequestMessage, info: UpgradeInfo) => T | Promise<T>;
   /**
    * Largest incoming message in bytes, as the handler receives it (after inflation when
    * compressed); larger ones close the connection with 1009. Default 16 MiB. The memory a

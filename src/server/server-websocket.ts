@@ -19,7 +19,8 @@ export type WebSocketData = string | Buffer | ArrayBuffer | ArrayBufferView;
 
 /** Converts accepted data to bytes or a string without copying where possible. */
 export function toPayload(data: WebSocketData): Uint8Array | string {
-  if (typeof data === "string" || Buffer.isBuffer(data)) return data;
+  // A Buffer is a Uint8Array: one instanceof check covers both.
+  if (typeof data === "string" || data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   throw new TypeError("data must be a string, Buffer, ArrayBuffer or ArrayBufferView");
@@ -40,14 +41,16 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   readonly extensions: string;
   /**
    * The peer's IP address (`"127.0.0.1"`, `"::1"` …), read once when the connection was
-   * accepted, so it stays available in the `close` handler after the socket is gone. "" when
-   * the stream given to `handleUpgrade` is not a socket.
+   * accepted, so it stays available in the `close` handler after the socket is gone (over
+   * HTTP/2: the connection's socket). "" when the stream given to `handleUpgrade` is not a socket.
    */
   readonly remoteAddress: string;
   /** The peer's port, read when the connection was accepted; 0 when unknown. */
   readonly remotePort: number;
   /** `"IPv4"` or `"IPv6"`, read when the connection was accepted; "" when unknown. */
   readonly remoteFamily: string;
+  /** What carries this WebSocket: "1.1" (an upgraded connection) or "2.0" (an RFC 8441 stream). */
+  readonly httpVersion: string;
 
   /** @internal */
   readonly transport: Transport;
@@ -74,7 +77,7 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   topicOpsPending = 0;
 
   /** @internal */
-  constructor(core: ServerCore<T>, transport: Transport, data: T, protocol: string, extensions: string) {
+  constructor(core: ServerCore<T>, transport: Transport, data: T, protocol: string, extensions: string, peerSource?: object, httpVersion = "1.1") {
     this.core = core;
     this.transport = transport;
     this.data = data;
@@ -82,10 +85,12 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     this.extensions = extensions;
     // A net.Socket forgets its peer once destroyed unless it was asked before: ask now (one
     // getpeername call; the three getters share its result).
-    const peer = transport.socket as { remoteAddress?: string; remotePort?: number; remoteFamily?: string };
+    // Over HTTP/2 the peer is the session's socket, not the stream.
+    const peer = (peerSource ?? transport.socket) as { remoteAddress?: string; remotePort?: number; remoteFamily?: string };
     this.remoteAddress = peer.remoteAddress ?? "";
     this.remotePort = peer.remotePort ?? 0;
     this.remoteFamily = peer.remoteFamily ?? "";
+    this.httpVersion = httpVersion;
   }
 
   /** The connection state (0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED). */
@@ -107,12 +112,19 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     const payload = toPayload(data);
     const binary = isBinary ?? typeof payload !== "string";
     const t = this.transport;
+    const limit = this.core.options.maxBackpressure;
     const before = t.bufferedAmount;
-    if (before > this.core.options.maxBackpressure) {
+    if (before > limit) {
       this.overLimit();
       return SendStatus.Dropped;
     }
     if (!t.send(payload, binary, compress)) return SendStatus.Dropped;
+    if (typeof payload !== "string" && this.extensions === "") {
+      // Bytes without an extension: queued just now as one frame of known size.
+      const n = payload.length;
+      this.countOut(n);
+      return before + n + (n < 126 ? 2 : n < 65536 ? 4 : 10) > limit ? SendStatus.Backpressure : SendStatus.Sent;
+    }
     const after = t.bufferedAmount;
     // Text: the UTF-8 length without a second encoding pass. Without compression the frame
     // was queued whole just now (written out later in this tick), so it is the growth of

@@ -1,19 +1,24 @@
 /**
  * WebSocketServer: accepts RFC 6455 opening handshakes on an `http`/`https` server (its own,
- * an existing one, or none with `handleUpgrade`), runs the `upgrade` hook, and binds each
- * accepted socket to a transport whose events go to handlers defined once per server.
+ * an existing one, or none with `handleUpgrade`) and RFC 8441 extended CONNECT streams on an
+ * HTTP/2 one (http2.ts), through one acceptance path (`admit`): limits, origins, the
+ * `upgrade` hook; then binds each accepted socket or stream to a transport whose events go
+ * to handlers defined once per server.
  */
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { CloseCode } from "../protocol/close-code.js";
 import { HandshakeError } from "../protocol/errors.js";
-import { acceptResponse, rejectResponse, validateUpgradeRequest, type UpgradeRequest } from "../protocol/handshake.js";
 import { Transport, type TransportOptions, type TransportOwner } from "../transport/transport.js";
 import type { PubSubAdapter } from "./adapter.js";
 import { negotiateDeflate, type DeflateSetup } from "./deflate-setup.js";
 import { resolveOptions, type ResolvedOptions, type ServerHandlers, type UpgradeInfo, type WebSocketServerOptions } from "./options.js";
+import { attachHttp2, detachHttp2, Http2Listener, isHttp2Server, type AnyHttp2Server } from "./http2.js";
+import { Http2Handshake } from "./http2-request.js";
+import { abortHandshake, Http1Handshake, type PendingHandshake, type UpgradeRequestMessage, type ValidatedOffer } from "./pending-handshake.js";
 import { PublishFrames } from "./publish-frames.js";
 import { SendStatus } from "./send-status.js";
 import { snapshot, StatsCounters, type HandshakeRejection, type ServerStats } from "./stats.js";
@@ -62,18 +67,6 @@ const NO_OWNER: TransportOwner = {
   onClosed: swallow,
 };
 
-/** Writes an HTTP error response and closes the socket (destroyed if the peer lingers). */
-function abortHandshake(socket: Duplex, error: HandshakeError, lingerMs: number): void {
-  if (socket.destroyed) return;
-  socket.on("error", swallow);
-  if (socket.writable) {
-    socket.end(rejectResponse(error.status, error.message, error.headers));
-    setTimeout(() => socket.destroy(), lingerMs).unref();
-  } else {
-    socket.destroy();
-  }
-}
-
 /**
  * A WebSocket server.
  *
@@ -83,8 +76,13 @@ function abortHandshake(socket: Duplex, error: HandshakeError, lingerMs: number)
 export class WebSocketServer<T = undefined> extends EventEmitter {
   /** Connections currently open. */
   readonly clients = new Set<ServerWebSocket<T>>();
-  /** The HTTP server in use (created or attached), or null with `noServer`. */
+  /**
+   * The HTTP/1.1 server in use (created or attached), or null with `noServer` or an attached
+   * `node:http2` server. With `http2`, the server's own HTTP/1.1 server does not listen itself.
+   */
   readonly httpServer: HttpServer | null;
+  /** The `node:http2` server whose streams are accepted (created with `http2`, or attached), else null. */
+  readonly http2Server: AnyHttp2Server | null = null;
   /** @internal */
   readonly options: ResolvedOptions;
   /** @internal */
@@ -111,6 +109,8 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   /** One settings object for every connection's transport. */
   private readonly transportOptions: TransportOptions;
   private closing: Promise<void> | null = null;
+  /** The own listener when `http2` is on. */
+  private readonly h2Listener: Http2Listener | null = null;
   private readonly listening: Promise<void>;
 
   constructor(options: WebSocketServerOptions<T> = {}) {
@@ -147,10 +147,22 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     }
     const modes = Number(options.port !== undefined) + Number(options.server !== undefined) + Number(options.noServer === true);
     if (modes !== 1) throw new TypeError("exactly one of `port`, `server` or `noServer` must be given");
+    if (options.http2 !== undefined && options.http2 !== false && options.port === undefined) {
+      throw new TypeError("`http2` configures the server's own listener (with `port`); attach to an http2 server with `server`");
+    }
 
     if (options.noServer) {
       this.httpServer = null;
       this.ownServer = false;
+      this.listening = Promise.resolve();
+    } else if (options.server !== undefined && isHttp2Server(options.server)) {
+      // A node:http2 server: RFC 8441 streams on 'stream', and HTTP/1.1 upgrades on 'upgrade'
+      // when it was created with allowHTTP1.
+      this.http2Server = options.server;
+      this.httpServer = null;
+      this.ownServer = false;
+      attachHttp2(this, options.server);
+      this.attachUpgrades(options.server as unknown as HttpServer);
       this.listening = Promise.resolve();
     } else {
       // Node checks header/request timeouts on an interval (30 s by default): make it a
@@ -162,26 +174,36 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       const server = (options.server as HttpServer | undefined) ?? createServer({ connectionsCheckingInterval: checkEvery, maxHeaderSize: this.options.maxHeaderBytes }, onRequest);
       this.httpServer = server;
       this.ownServer = options.server === undefined;
-      let list = attached.get(server);
-      if (list === undefined) {
-        list = [];
-        attached.set(server, list);
-        server.on("upgrade", onHttpUpgrade);
-      }
-      list.push(this);
+      this.attachUpgrades(server);
       if (this.ownServer) {
         // Bound the time a client may take to send its request head (slowloris).
         server.headersTimeout = this.options.handshakeTimeout;
         server.requestTimeout = this.options.handshakeTimeout;
-        this.listening = new Promise((resolve, reject) => {
-          server.once("error", reject);
-          server.listen(options.port, options.host, () => {
-            server.removeListener("error", reject);
-            server.on("error", (err) => this.emit("error", err));
-            this.emit("listening");
-            resolve();
+        if (options.http2 !== undefined && options.http2 !== false) {
+          // One port for both: the front server hands each connection to HTTP/1.1 or HTTP/2.
+          const listener = new Http2Listener(server, options.http2 === true ? {} : options.http2, {
+            handshakeTimeout: o.handshakeTimeout,
+            maxHeaderBytes: o.maxHeaderBytes,
+            idleTimeout: o.idleTimeout,
           });
-        });
+          this.h2Listener = listener;
+          this.http2Server = listener.http2;
+          attachHttp2(this, listener.http2);
+          this.listening = listener.listen(options.port, options.host).then(() => {
+            listener.front.on("error", (err) => this.emit("error", err));
+            this.emit("listening");
+          });
+        } else {
+          this.listening = new Promise((resolve, reject) => {
+            server.once("error", reject);
+            server.listen(options.port, options.host, () => {
+              server.removeListener("error", reject);
+              server.on("error", (err) => this.emit("error", err));
+              this.emit("listening");
+              resolve();
+            });
+          });
+        }
         this.listening.catch((err) => this.emit("error", err));
       } else {
         this.listening = Promise.resolve();
@@ -189,14 +211,26 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     }
   }
 
+  /** Shares `server`'s 'upgrade' event with the other wsx servers attached to it. */
+  private attachUpgrades(server: HttpServer): void {
+    let list = attached.get(server);
+    if (list === undefined) {
+      list = [];
+      attached.set(server, list);
+      server.on("upgrade", onHttpUpgrade);
+    }
+    list.push(this);
+  }
+
   /** Resolves once the server listens (immediately unless it created its own server). */
   async ready(): Promise<void> {
     await this.listening;
   }
 
-  /** The address the own or attached HTTP server listens on. */
+  /** The address the own or attached server listens on. */
   address(): AddressInfo | string | null {
-    return this.httpServer?.address() ?? null;
+    if (this.h2Listener !== null) return this.h2Listener.address();
+    return (this.httpServer ?? this.http2Server)?.address() ?? null;
   }
 
   /** The port the server listens on (own or attached server). */
@@ -223,8 +257,8 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     return this.sse.handle(req, res);
   }
 
-  /** Whether this server handles `req` (path match). */
-  shouldHandle(req: IncomingMessage): boolean {
+  /** Whether this server handles a request for `req.url` (path match, query string ignored). */
+  shouldHandle(req: { url?: string }): boolean {
     if (this.path === undefined) return true;
     const url = req.url ?? "/";
     const q = url.indexOf("?");
@@ -237,44 +271,63 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
    * closed; accepted ones go to the `open` handler.
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on("error", swallow);
-    if (this.closing !== null) return this.reject(socket, new HandshakeError(503, "server is shutting down"), "shutdown");
+    this.admit(new Http1Handshake(req, socket, head));
+  }
+
+  /**
+   * Runs the opening handshake on an HTTP/2 stream (RFC 8441 extended CONNECT: `:method`
+   * CONNECT, `:protocol` websocket), from a `node:http2` server's `stream` event, for servers
+   * wsx did not create or attach to. The session must have been created with
+   * `settings: { enableConnectProtocol: true }`. Rejected handshakes are answered with an
+   * HTTP status; accepted ones get 200 and go to the `open` handler.
+   */
+  handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders?: string[]): void {
+    this.admit(new Http2Handshake(stream, headers, rawHeaders));
+  }
+
+  /**
+   * The one acceptance path, for HTTP/1.1 upgrades and HTTP/2 streams alike: shutdown,
+   * header count, the version's checks, origins, capacity, the subprotocol and the `upgrade`
+   * hook, in that order; then the connection.
+   */
+  private admit(h: PendingHandshake): void {
+    if (this.closing !== null) return this.reject(h, new HandshakeError(503, "server is shutting down"), "shutdown");
     // A header count limit (node:http only truncates past its maxHeadersCount, 2000).
-    if (req.rawHeaders.length / 2 > this.options.maxHeaderCount) {
-      return this.reject(socket, new HandshakeError(431, "too many request headers"), "headers");
+    if (h.headerCount > this.options.maxHeaderCount) {
+      return this.reject(h, new HandshakeError(431, "too many request headers"), "headers");
     }
-    let request: UpgradeRequest;
+    let request: ValidatedOffer;
     try {
-      request = validateUpgradeRequest(req.method, req.httpVersion, req.headers);
+      request = h.validate();
     } catch (err) {
-      return this.reject(socket, err as HandshakeError, "invalid");
+      return this.reject(h, err as HandshakeError, "invalid");
     }
     // RFC 6455 §10.2: the server may refuse origins it does not trust (403).
     const origins = this.userOptions.origins;
     if (origins !== undefined) {
       const origin = request.origin?.toLowerCase();
       if (origin === undefined || !origins.some((o) => o.toLowerCase() === origin)) {
-        return this.reject(socket, new HandshakeError(403, "origin not allowed"), "origin");
+        return this.reject(h, new HandshakeError(403, "origin not allowed"), "origin");
       }
     }
     if (this.clients.size + this.pendingHandshakes >= this.options.maxConnections) {
-      return this.reject(socket, new HandshakeError(503, "too many connections"), "capacity");
+      return this.reject(h, new HandshakeError(503, "too many connections"), "capacity");
     }
     let protocol: string;
     try {
-      protocol = this.selectProtocol(request.protocols, req);
+      protocol = this.selectProtocol(request.protocols, h.req);
     } catch (err) {
       // A throwing `protocols` function rejects this handshake only (500), like the hook.
       if (this.listenerCount("error") > 0) this.emit("error", err);
-      return abortHandshake(socket, new HandshakeError(500, "internal error during the handshake"), this.options.closeTimeout);
+      return h.reject(new HandshakeError(500, "internal error during the handshake"), this.options.closeTimeout);
     }
     const hook = this.userOptions.upgrade;
     if (hook === undefined) {
-      this.completeUpgrade(req, socket, head, request, protocol, undefined as T);
+      this.completeUpgrade(h, request, protocol, undefined as T);
       return;
     }
     if (this.pendingHandshakes >= this.options.maxPendingHandshakes) {
-      return this.reject(socket, new HandshakeError(503, "too many pending handshakes"), "capacity");
+      return this.reject(h, new HandshakeError(503, "too many pending handshakes"), "capacity");
     }
     this.pendingHandshakes++;
     let settled = false;
@@ -282,12 +335,20 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       if (settled) return;
       settled = true;
       this.pendingHandshakes--;
-      this.reject(socket, new HandshakeError(408, "handshake timeout"), "timeout");
+      this.reject(h, new HandshakeError(408, "handshake timeout"), "timeout");
     }, this.options.handshakeTimeout);
-    const info: UpgradeInfo = { protocols: request.protocols, origin: request.origin, protocol };
+    const info: UpgradeInfo = {
+      protocols: request.protocols,
+      origin: request.origin,
+      protocol,
+      extensions: request.extensions ?? "",
+      authority: request.authority,
+      path: request.path,
+      http2: h.req.httpVersion === "2.0",
+    };
     let result: T | Promise<T>;
     try {
-      result = hook(req, info);
+      result = hook(h.req, info);
     } catch (err) {
       result = Promise.reject(err);
     }
@@ -297,29 +358,29 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
         settled = true;
         clearTimeout(timer);
         this.pendingHandshakes--;
-        if (socket.destroyed || !socket.writable) return;
-        if (this.closing !== null) return this.reject(socket, new HandshakeError(503, "server is shutting down"), "shutdown");
-        this.completeUpgrade(req, socket, head, request, info.protocol, data);
+        if (!h.answerable) return;
+        if (this.closing !== null) return this.reject(h, new HandshakeError(503, "server is shutting down"), "shutdown");
+        this.completeUpgrade(h, request, info.protocol, data);
       },
       (err: unknown) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         this.pendingHandshakes--;
-        if (err instanceof HandshakeError) return this.reject(socket, err, "hook");
+        if (err instanceof HandshakeError) return this.reject(h, err, "hook");
         if (this.listenerCount("error") > 0) this.emit("error", err);
-        this.reject(socket, new HandshakeError(500, "internal error during the handshake"), "error");
+        this.reject(h, new HandshakeError(500, "internal error during the handshake"), "error");
       },
     );
   }
 
   /** Refuses a handshake with an HTTP error response, counted by reason in {@link stats}. */
-  private reject(socket: Duplex, error: HandshakeError, reason: HandshakeRejection): void {
+  private reject(h: PendingHandshake, error: HandshakeError, reason: HandshakeRejection): void {
     this.counters.rejected(reason);
-    abortHandshake(socket, error, this.options.closeTimeout);
+    h.reject(error, this.options.closeTimeout);
   }
 
-  private selectProtocol(offered: string[], req: IncomingMessage): string {
+  private selectProtocol(offered: string[], req: UpgradeRequestMessage): string {
     const chosen = this.selectUserProtocol(offered, req);
     // With topics on, a client offering wsx.topics.v1 gets it unless the app chose another.
     // (Not with a `messageStream` handler: wsx.topics.v1 frames are read whole.)
@@ -327,7 +388,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     return chosen;
   }
 
-  private selectUserProtocol(offered: string[], req: IncomingMessage): string {
+  private selectUserProtocol(offered: string[], req: UpgradeRequestMessage): string {
     const p = this.userOptions.protocols;
     if (p === undefined || offered.length === 0) return "";
     if (typeof p === "function") {
@@ -339,30 +400,27 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     return "";
   }
 
-  private completeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, request: UpgradeRequest, protocol: string, data: T): void {
+  private completeUpgrade(h: PendingHandshake, request: ValidatedOffer, protocol: string, data: T): void {
     const negotiated = this.deflate?.negotiate(request.extensions) ?? null;
+    const socket = h.accept(protocol, negotiated?.response ?? "");
     const transport = new Transport(socket, NO_OWNER, this.transportOptions, negotiated?.codec ?? null);
-    const ws = new ServerWebSocket<T>(this, transport, data, protocol, negotiated?.response ?? "");
+    const ws = new ServerWebSocket<T>(this, transport, data, protocol, negotiated?.response ?? "", h.peer, h.req.httpVersion === "2.0" ? "2.0" : "1.1");
     transport.owner = ws;
     if (protocol === TOPICS_PROTOCOL && this.topicsProtocol !== null && this.handlers.messageStream === undefined) ws.topicsV1 = true;
     if (negotiated !== null && negotiated.params.serverNoContextTakeover) ws.publishWindowBits = negotiated.params.serverMaxWindowBits;
-    socket.removeListener("error", swallow);
-    const s = socket as Duplex & { setNoDelay?: (v: boolean) => void; setTimeout?: (ms: number) => void };
-    s.setNoDelay?.(true);
-    s.setTimeout?.(0);
-    socket.write(acceptResponse(request.key, protocol || undefined, negotiated?.response || undefined));
     this.clients.add(ws);
     this.counters.handshakesAccepted++;
     transport.start();
     // The one boundary for user code: a throw in a listener or `open` closes this connection
     // with 1011 and is reported; it never reaches the HTTP server's 'upgrade' event.
     try {
-      this.emit("connection", ws, req);
+      this.emit("connection", ws, h.req);
       this.handlers.open?.(ws);
     } catch (err) {
       transport.handlerFailed(err);
     }
     // Bytes that came with the handshake are processed after `open`.
+    const head = h.head;
     if (head.length > 0 && !transport.closed) transport.onData(head);
   }
 
@@ -491,7 +549,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   close(code: number = CloseCode.GoingAway, reason = "server shutting down"): Promise<void> {
     if (this.closing !== null) return this.closing;
     this.closing = (async () => {
-      const server = this.httpServer;
+      const server = this.httpServer ?? (this.http2Server as unknown as HttpServer | null);
       if (server !== null) {
         const list = attached.get(server);
         if (list !== undefined) {
@@ -504,16 +562,29 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
         }
       }
       this.sse?.close();
+      const h2 = this.h2Listener;
+      // An attached server's streams go back to it now; the own listener keeps routing them
+      // here until it is closed, so a new stream on an open connection gets 503, not 404.
+      if (this.http2Server !== null && h2 === null) detachHttp2(this, this.http2Server);
+      // Stop listening now (new connections are refused); open ones are closed below.
       const serverClosed =
-        this.ownServer && server !== null && server.listening
-          ? new Promise<void>((resolve) => server.close(() => resolve()))
-          : Promise.resolve();
+        h2 !== null
+          ? Promise.resolve()
+          : this.ownServer && server !== null && server.listening
+            ? new Promise<void>((resolve) => server.close(() => resolve()))
+            : Promise.resolve();
+      if (h2 !== null) void h2.stopListening();
       if (this.clients.size > 0) {
         const drained = new Promise<void>((resolve) => this.once("drained", resolve));
         for (const ws of this.clients) ws.transport.close(code, reason);
         await drained;
       }
-      if (this.ownServer && server !== null) server.closeAllConnections?.();
+      // 1001 went on every WebSocket stream first; now GOAWAY on every HTTP/2 session.
+      if (h2 !== null) {
+        await h2.close();
+        detachHttp2(this, h2.http2);
+      }
+      else if (this.ownServer && server !== null) server.closeAllConnections?.();
       await serverClosed;
       if (this.adapter !== null) await this.adapter.close();
       if (this.durable !== null) await this.durable.close();

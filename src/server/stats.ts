@@ -38,9 +38,12 @@ export interface ServerStats {
   messagesOut: number;
   /** Payload bytes of `messagesOut` (before compression). */
   bytesOut: number;
-  /** Bytes read from the sockets of accepted connections (handshake and frames, compressed). */
+  /**
+   * Bytes read from the sockets of accepted connections (handshake and frames, compressed).
+   * WebSockets over HTTP/2 share their connection's socket and count 0 here.
+   */
   wireBytesIn: number;
-  /** Bytes written to the sockets of accepted connections. */
+  /** Bytes written to the sockets of accepted connections (0 for WebSockets over HTTP/2). */
   wireBytesOut: number;
   /**
    * Payload bytes per wire byte on connections that negotiated permessage-deflate, both

@@ -1,57 +1,54 @@
 /**
  * The permessage-deflate codec (RFC 7692 §7.2): compresses outgoing messages and inflates
- * incoming ones for one connection, on zlib's thread pool, with the parameters negotiated by
+ * incoming ones for one connection, with the parameters negotiated by
  * `protocol/extensions/permessage-deflate.ts`.
  *
- * Design (hostile peers, many connections):
- * - zlib contexts are created lazily, on the first message of each direction.
+ * Design (many connections, small messages, hostile peers):
+ * - Two paths, one order. A message up to `syncLimit` bytes (incoming: compressed bytes) whose
+ *   direction has nothing queued is processed at once on the event loop through a kept zlib
+ *   context (`zlib-sync.ts`: ≈6 µs to inflate and ≈16 µs to deflate 1 KiB of JSON, against
+ *   ≈20 µs per thread-pool round trip and ≈16 µs for `deflateRawSync`, which builds and frees a
+ *   whole context per call). Anything else goes through the context's asynchronous stream on
+ *   zlib's thread pool, one job at a time per direction, so results come in call order; an
+ *   inflation begun on the event loop that outgrows 4 × syncLimit hands the rest of its input
+ *   to the thread pool on the same context.
  * - Context takeover (RFC 7692 §7.1.1): a direction without `*_no_context_takeover` keeps one
- *   context per connection across messages; a direction with it resets after every message and,
- *   by default (`sharedContexts`), borrows its context from a small process-wide pool keyed by
- *   its zlib parameters, so idle connections hold no zlib memory at all.
- * - One process-wide queue per `concurrencyLimit` bounds the zlib jobs running at once; each
- *   connection runs its jobs one at a time per direction, so callbacks come in call order.
- * - Inflation is bounded (decompression bombs): output arrives in 16 KiB pieces (64 KiB for
- *   shared contexts, see CONNECTION_CHUNK) from the zlib stream; once the total passes `maxPayload` the stream is destroyed at once (no
- *   further piece is produced) and the message fails with 1009. Peak memory for a bomb is
- *   maxPayload + one chunk + the zlib window, however much it would inflate to.
- *   `zlib.inflateRawSync(…, { maxOutputLength })` was the alternative: it is bounded too, and
- *   faster for small messages (measured ≈180k 2 KB messages/s against ≈30k/s for one chain of
- *   thread-pool round trips), but it blocks the event loop for the whole message (≈25 ms for
- *   16 MiB of JSON), builds a new zlib context per call and cannot keep one between messages
- *   (context takeover), so the stream is used for everything.
+ *   context per connection across messages (created lazily, released when idle where that loses
+ *   nothing); a direction with it (the server's default both ways) borrows a context from a small
+ *   process-wide pool keyed by its zlib parameters and resets it after the message, so
+ *   connections hold no zlib memory at all.
+ * - One process-wide queue per `concurrencyLimit` bounds the thread-pool jobs running at once.
+ * - Inflation is bounded (decompression bombs): on the event loop the output is checked after
+ *   each 64 KiB piece, in the thread pool after each 16 KiB (64 KiB for pooled contexts, see
+ *   CONNECTION_CHUNK); past `maxPayload` zlib is stopped and the message fails with 1009. Peak
+ *   memory for a bomb is maxPayload + one piece + the zlib window, however much it would inflate
+ *   to.
  *
- * Measured memory per connection (Node 20.20, Linux x64, `node --expose-gc`, server side,
- * default level 6 / memLevel 8 / 15-bit windows; 2,000 codecs each compressing one 4 KiB JSON
- * message then inflating one; growth of process.memoryUsage() after gc, divided by 2,000;
- * rss measured with MALLOC_MMAP_THRESHOLD_=16384 so that freed zlib state leaves rss; without it
- * glibc keeps freed memory and the "released" rows stay at the first row's rss):
+ * Measured memory per connection (Node 20, Linux x64, server, 1,000 connections after one ~1 KiB
+ * message each, RSS over the same server without compression; bench/deflate.mjs):
  *
- * | mode                                              | rss        | arrayBuffers | JS heap  |
- * |---------------------------------------------------|------------|--------------|----------|
- * | codec created, never used                         |   ~3 KiB   |    0         | 0.6 KiB  |
- * | context takeover (default), after one message each| ~260 KiB   |   32 KiB     | 3.8 KiB  |
- * |   … then releaseIfIdle() (deflater freed)         |  ~42 KiB   |   16 KiB     | 2.3 KiB  |
- * | no_context_takeover both ways, shared (default)   |  ~6-8 KiB  |    0         | 0.8 KiB  |
- * | no_context_takeover, sharedContexts: false        | ~260 KiB   |   32 KiB     | 3.8 KiB  |
- * |   … then releaseIfIdle()                          |  ~6-8 KiB  |    0         | 0.8 KiB  |
+ * | mode                                                   | RSS per connection |
+ * |--------------------------------------------------------|--------------------|
+ * | no context takeover either way, pooled (the default)   | +~2 KiB            |
+ * | client context takeover only, 10-bit client window     | +~20 KiB           |
+ * | takeover both ways, 10-bit windows, memLevel 4         | +~105 KiB          |
+ * | takeover both ways, 15-bit windows, memLevel 8         | +~245 KiB          |
  *
- * (Shared mode held 2 pooled contexts for all 2,000 connections.) The 260 KiB is zlib's deflate
- * state (window 64 KiB + prev 64 KiB + hash head 64 KiB + pending 64 KiB at windowBits 15,
- * memLevel 8), the inflate window (32 KiB) and state (~7 KiB), and each stream's 16 KiB output
- * buffer, counted as far as pages were touched (a long-lived busy connection approaches
- * ~330 KiB); smaller windows / memLevel shrink the zlib part by powers of two. The few KiB left in
- * the shared mode are allocator and heap slack; the codec object itself is < 1 KiB.
+ * A deflate context costs window (2 × 2^windowBits) + prev (2 × 2^windowBits) + pending
+ * (4 × 2^(memLevel+6)) + a hash table that Node's zlib (Chromium's, with SIMD hashing) keeps at
+ * 2^15 entries × 2 bytes = 64 KiB whatever the memLevel; an inflate context ≈ 7 KiB + 2^windowBits;
+ * a stream also keeps its output piece (16 KiB per connection, 64 KiB pooled), touched only by
+ * the thread-pool path. The codec object itself is < 1 KiB.
  */
 import zlib from "node:zlib";
-import { CloseCode } from "../protocol/close-code.js";
-import { ProtocolError } from "../protocol/errors.js";
+import type { ProtocolError } from "../protocol/errors.js";
 import type { DeflateParams, PerMessageDeflateOptions } from "../protocol/extensions/permessage-deflate.js";
+import { Channel, DEFAULT_SYNC_LIMIT, stripTail } from "./deflate-channel.js";
+import { contextSpec, raiseSharedPoolLimit, returnShared, takeShared } from "./zlib-context.js";
+import { jobQueueFor } from "./zlib-jobs.js";
+import { canRunSync, joinChunks, runSync } from "./zlib-sync.js";
 
-/** RFC 7692 §7.2.1: the empty stored block a sync flush ends with, stripped on send, appended on receive (§7.2.2). */
-const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
-/** A compressed empty message: an empty stored block, tail stripped, leaves its header byte 0x00 (cf. RFC 7692 §7.2.3.6). */
-const EMPTY_MESSAGE = Buffer.from([0x00]);
+export { releaseSharedContexts, sharedContextCount } from "./zlib-context.js";
 
 const DEFAULT_THRESHOLD = 1024;
 const DEFAULT_LEVEL = zlib.constants.Z_DEFAULT_COMPRESSION; // 6
@@ -65,453 +62,9 @@ const DEFAULT_CONCURRENCY = 10;
  */
 const CONNECTION_CHUNK = 16 * 1024;
 const SHARED_CHUNK = 64 * 1024;
-/** Compressed messages up to this size are joined with the tail into one write (one thread-pool round trip). */
-const JOIN_INPUT_LIMIT = 64 * 1024;
 
-type ZlibStream = zlib.DeflateRaw | zlib.InflateRaw;
 type CompressCallback = (err: Error | null, result?: Buffer) => void;
 type DecompressCallback = (err: ProtocolError | null, result?: Buffer) => void;
-
-// ---- process-wide job queue ------------------------------------------------------------------
-
-/** A FIFO with O(1) push and shift (Array#shift is O(n) on long queues). */
-class Fifo<T> {
-  private items: Array<T | undefined> = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  /** Empties the queue, returning what it held. */
-  drain(): T[] {
-    const rest = this.items.slice(this.head) as T[];
-    this.items = [];
-    this.head = 0;
-    return rest;
-  }
-}
-
-/** At most `limit` zlib jobs at once; the rest wait in FIFO order. */
-class JobQueue {
-  private running = 0;
-  private readonly waiting = new Fifo<() => void>();
-  private pumping = false;
-  private readonly limit: number;
-
-  constructor(limit: number) {
-    this.limit = limit;
-  }
-
-  /** Runs `start` when a slot is free (maybe now); it must end with exactly one {@link release}. */
-  enqueue(start: () => void): void {
-    this.waiting.push(start);
-    this.pump();
-  }
-
-  release(): void {
-    this.running--;
-    this.pump();
-  }
-
-  /** Iterative, so jobs that give their slot back synchronously cannot grow the stack. */
-  private pump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    while (this.running < this.limit && this.waiting.length > 0) {
-      const start = this.waiting.shift()!;
-      this.running++;
-      start();
-    }
-    this.pumping = false;
-  }
-}
-
-const jobQueues = new Map<number, JobQueue>();
-
-function jobQueueFor(limit: number): JobQueue {
-  let queue = jobQueues.get(limit);
-  if (queue === undefined) {
-    queue = new JobQueue(limit);
-    jobQueues.set(limit, queue);
-  }
-  return queue;
-}
-
-// ---- zlib contexts ---------------------------------------------------------------------------
-
-type Kind = "deflate" | "inflate";
-
-/** What a context is made from; `key` names it in the shared pool. */
-interface ContextSpec {
-  kind: Kind;
-  key: string;
-  windowBits: number;
-  level: number;
-  memLevel: number;
-  chunkSize: number;
-}
-
-/** A zlib stream and the job it is serving. Events of a stream no job owns are dropped. */
-class ZlibContext {
-  readonly stream: ZlibStream;
-  readonly spec: ContextSpec;
-  job: Job | null = null;
-
-  constructor(spec: ContextSpec) {
-    this.spec = spec;
-    // Every write is sync-flushed (RFC 7692 §7.2.1), so one write is one message: its callback
-    // means all its output has been emitted. For inflate the flush mode changes nothing.
-    const flush = zlib.constants.Z_SYNC_FLUSH;
-    this.stream =
-      spec.kind === "deflate"
-        ? zlib.createDeflateRaw({ flush, level: spec.level, memLevel: spec.memLevel, windowBits: spec.windowBits, chunkSize: spec.chunkSize })
-        : zlib.createInflateRaw({ flush, windowBits: spec.windowBits, chunkSize: spec.chunkSize });
-    this.stream.on("data", (chunk: Buffer) => {
-      const job = this.job;
-      if (job !== null) job.onData(chunk);
-    });
-    // Kept for the stream's whole life: a late error on a destroyed stream must not crash.
-    this.stream.on("error", (err: Error) => {
-      const job = this.job;
-      if (job !== null) job.onError(err);
-    });
-  }
-
-  destroy(): void {
-    this.job = null;
-    this.stream.destroy();
-  }
-}
-
-/** Idle shared contexts by spec key (low-memory mode). */
-const sharedPool = new Map<string, ZlibContext[]>();
-/** Idle shared contexts kept per key; more than this are freed when returned. */
-let sharedPoolLimit = DEFAULT_CONCURRENCY;
-
-function takeShared(spec: ContextSpec): ZlibContext {
-  const idle = sharedPool.get(spec.key);
-  const ctx = idle?.pop();
-  return ctx ?? new ZlibContext(spec);
-}
-
-function returnShared(ctx: ZlibContext): void {
-  let idle = sharedPool.get(ctx.spec.key);
-  if (idle === undefined) {
-    idle = [];
-    sharedPool.set(ctx.spec.key, idle);
-  }
-  if (idle.length >= sharedPoolLimit) {
-    ctx.destroy();
-    return;
-  }
-  idle.push(ctx);
-}
-
-/**
- * Frees every idle context of the process-wide pool (e.g. when the last server closes); they
- * are recreated on demand.
- */
-export function releaseSharedContexts(): void {
-  for (const idle of sharedPool.values()) for (const ctx of idle) ctx.destroy();
-  sharedPool.clear();
-}
-
-/** Idle contexts in the process-wide pool (for tests and metrics). */
-export function sharedContextCount(): number {
-  let n = 0;
-  for (const idle of sharedPool.values()) n += idle.length;
-  return n;
-}
-
-// ---- jobs and channels -----------------------------------------------------------------------
-
-/** One message through one direction. */
-class Job {
-  readonly channel: Channel;
-  readonly input: Buffer | Buffer[];
-  readonly callback: (err: Error | null, result?: Buffer) => void;
-  ctx: ZlibContext | null = null;
-  chunks: Buffer[] = [];
-  size = 0;
-  /** Input bytes written, to tell whether zlib consumed them all (RFC 7692 §7.2.3.4, BFINAL). */
-  inputLength = 0;
-  bytesBefore = 0;
-  /** Holds a slot of the process-wide queue. */
-  holdsSlot = false;
-  done = false;
-
-  constructor(channel: Channel, input: Buffer | Buffer[], callback: (err: Error | null, result?: Buffer) => void) {
-    this.channel = channel;
-    this.input = input;
-    this.callback = callback;
-  }
-
-  onData(chunk: Buffer): void {
-    if (this.done) return;
-    this.size += chunk.length;
-    this.chunks.push(chunk);
-    const limit = this.channel.maxOutput;
-    // Decompression bomb: stop the moment the message is over the limit.
-    if (limit > 0 && this.size > limit) {
-      this.chunks = [];
-      this.channel.fail(this, new ProtocolError(CloseCode.MessageTooBig, `inflated message exceeds maxPayload (${limit} bytes)`));
-    }
-  }
-
-  onError(err: Error): void {
-    if (this.done) return;
-    this.channel.fail(this, this.channel.mapError(err));
-  }
-
-  onWritten(): void {
-    if (this.done) return;
-    this.channel.succeed(this);
-  }
-}
-
-/** One direction of one connection: its FIFO of messages and its context. */
-class Channel {
-  readonly spec: ContextSpec;
-  /** Reset the context after each message (RFC 7692 §7.1.1, no context takeover). */
-  readonly resetEachMessage: boolean;
-  /** Borrow the context from the shared pool for each message. */
-  readonly shared: boolean;
-  /** Largest output of one message (inflate: maxPayload; deflate: 0 = none). */
-  readonly maxOutput: number;
-  private readonly jobs: JobQueue;
-  /** The per-connection context (never set when shared). */
-  private ctx: ZlibContext | null = null;
-  private readonly queue = new Fifo<Job>();
-  private running: Job | null = null;
-  private closed = false;
-
-  constructor(spec: ContextSpec, resetEachMessage: boolean, shared: boolean, maxOutput: number, jobs: JobQueue) {
-    this.spec = spec;
-    this.resetEachMessage = resetEachMessage;
-    this.shared = shared;
-    this.maxOutput = maxOutput;
-    this.jobs = jobs;
-  }
-
-  get busy(): boolean {
-    return this.running !== null || this.queue.length > 0;
-  }
-
-  push(input: Buffer | Buffer[], callback: (err: Error | null, result?: Buffer) => void): void {
-    if (this.closed) {
-      process.nextTick(callback, this.closedError());
-      return;
-    }
-    this.queue.push(new Job(this, input, callback));
-    if (this.running === null) this.next();
-  }
-
-  private next(): void {
-    const job = this.queue.shift();
-    if (job === undefined) return;
-    this.running = job;
-    this.jobs.enqueue(() => this.start(job));
-  }
-
-  /** Runs with a slot of the process-wide queue held. */
-  private start(job: Job): void {
-    if (job.done) {
-      // Failed by close() while waiting for a slot.
-      this.jobs.release();
-      return;
-    }
-    job.holdsSlot = true;
-    const parts = this.spec.kind === "inflate" ? (Array.isArray(job.input) ? job.input : [job.input]) : null;
-    let total = 0;
-    if (parts !== null) for (const part of parts) total += part.length;
-    if (parts !== null && total === 0) {
-      // An empty compressed payload is no DEFLATE block: it is an empty message. zlib is not
-      // asked (fed only the tail, it would stop mid-block, waiting for the next message's bytes).
-      process.nextTick(() => {
-        if (!job.done) this.succeed(job);
-      });
-      return;
-    }
-    let ctx: ZlibContext;
-    try {
-      ctx = this.shared ? takeShared(this.spec) : (this.ctx ??= new ZlibContext(this.spec));
-    } catch (err) {
-      const error = this.mapError(err instanceof Error ? err : new Error(String(err)));
-      process.nextTick(() => {
-        if (!job.done) this.fail(job, error);
-      });
-      return;
-    }
-    job.ctx = ctx;
-    ctx.job = job;
-    const stream = ctx.stream;
-    job.bytesBefore = stream.bytesWritten;
-    const onWritten = (): void => {
-      if (ctx.job === job) job.onWritten();
-    };
-    if (parts === null) {
-      const data = job.input as Buffer;
-      job.inputLength = data.length;
-      stream.write(data, onWritten);
-      return;
-    }
-    // RFC 7692 §7.2.2: append 0x00 0x00 0xff 0xff to the payload, then inflate.
-    job.inputLength = total + TAIL.length;
-    if (total <= JOIN_INPUT_LIMIT) {
-      const joined = Buffer.allocUnsafe(total + TAIL.length);
-      let offset = 0;
-      for (const part of parts) offset += part.copy(joined, offset);
-      TAIL.copy(joined, offset);
-      stream.write(joined, onWritten);
-    } else {
-      // Large: no copy; the writes are processed in order, the last callback ends the message.
-      for (const part of parts) if (part.length > 0) stream.write(part);
-      stream.write(TAIL, onWritten);
-    }
-  }
-
-  /** @internal */
-  succeed(job: Job): void {
-    const ctx = job.ctx;
-    let ended = false;
-    if (ctx !== null) {
-      const stream = ctx.stream;
-      // Output still buffered in the readable side (not expected in flowing mode) is this job's.
-      for (let chunk = stream.read() as Buffer | null; chunk !== null && !job.done; chunk = stream.read() as Buffer | null) job.onData(chunk);
-      if (job.done) return; // that output crossed the limit
-      // RFC 7692 §7.2.3.4: a block with BFINAL set ends zlib's stream; the rest (the tail) is
-      // left unread and the stream takes nothing more, so it cannot serve another message.
-      ended = stream.bytesWritten - job.bytesBefore < job.inputLength;
-    }
-    let result = job.chunks.length === 1 ? job.chunks[0] : Buffer.concat(job.chunks, job.size);
-    if (this.spec.kind === "deflate") result = stripTail(result);
-    this.finish(job, ended);
-    job.callback(null, result);
-  }
-
-  /** @internal Fails `job` now; its context (mid-message, state unknown) is destroyed. */
-  fail(job: Job, err: Error): void {
-    this.finish(job, true);
-    job.callback(err);
-  }
-
-  /** Returns the job's context (reset, pooled or destroyed) and slot, then starts the next message. */
-  private finish(job: Job, discard: boolean): void {
-    job.done = true;
-    job.chunks = [];
-    const ctx = job.ctx;
-    if (ctx !== null) {
-      job.ctx = null;
-      ctx.job = null;
-      if (discard) {
-        ctx.destroy();
-        if (this.ctx === ctx) this.ctx = null;
-      } else if (this.shared) {
-        ctx.stream.reset();
-        returnShared(ctx);
-      } else if (this.resetEachMessage) {
-        // RFC 7692 §7.1.1: no context takeover, start the next message from an empty window.
-        ctx.stream.reset();
-      }
-    }
-    if (job.holdsSlot) {
-      job.holdsSlot = false;
-      this.jobs.release();
-    }
-    if (this.running === job) {
-      this.running = null;
-      if (!this.closed) this.next();
-    }
-  }
-
-  /** Drops the per-connection context if nothing is queued and dropping it loses nothing. */
-  releaseIfIdle(): void {
-    if (this.busy || this.ctx === null) return;
-    // A compressor may always start afresh (the peer's inflater just has history it won't be
-    // asked for); an inflater with context takeover must keep the peer's window (RFC 7692 §7.2.2).
-    if (this.spec.kind === "deflate" || this.resetEachMessage) {
-      this.ctx.destroy();
-      this.ctx = null;
-    }
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    const running = this.running;
-    const queued = this.queue.drain();
-    this.running = null;
-    if (running !== null) {
-      const ctx = running.ctx;
-      running.done = true;
-      running.chunks = [];
-      if (ctx !== null) {
-        // Mid-message: destroy (never pool) the context; its late events are dropped.
-        running.ctx = null;
-        ctx.destroy();
-        if (this.ctx === ctx) this.ctx = null;
-      }
-      if (running.holdsSlot) {
-        running.holdsSlot = false;
-        this.jobs.release();
-      }
-      // Still waiting for a slot otherwise: start() sees it done and gives the slot back.
-      process.nextTick(running.callback, this.closedError());
-    }
-    for (const job of queued) {
-      job.done = true;
-      process.nextTick(job.callback, this.closedError());
-    }
-    if (this.ctx !== null) {
-      this.ctx.destroy();
-      this.ctx = null;
-    }
-  }
-
-  closedError(): Error {
-    return this.spec.kind === "inflate"
-      ? new ProtocolError(CloseCode.GoingAway, "permessage-deflate: the connection is closed")
-      : new Error("permessage-deflate: the connection is closed");
-  }
-
-  /** @internal zlib errors: a corrupt incoming stream is the peer's fault (1007). */
-  mapError(err: Error): Error {
-    if (this.spec.kind === "inflate") return new ProtocolError(CloseCode.InvalidFramePayloadData, `invalid compressed data: ${err.message}`);
-    return err;
-  }
-}
-
-/**
- * RFC 7692 §7.2.1: remove the 0x00 0x00 0xff 0xff a sync flush ends with. When zlib had nothing
- * to flush (an empty message after another, with context takeover) there is no output at all;
- * an empty message is then sent as one empty stored block header (§7.2.3.6).
- */
-function stripTail(data: Buffer): Buffer {
-  const n = data.length;
-  if (n >= 4 && data[n - 4] === 0x00 && data[n - 3] === 0x00 && data[n - 2] === 0xff && data[n - 1] === 0xff) {
-    return n === 4 ? EMPTY_MESSAGE : data.subarray(0, n - 4);
-  }
-  return n === 0 ? EMPTY_MESSAGE : data;
-}
 
 /**
  * zlib refuses an 8-bit window for raw deflate (zlib ≥ 1.2.9: "until 256-byte window bug
@@ -552,7 +105,8 @@ export class PerMessageDeflate {
     const memLevel = options.memLevel ?? DEFAULT_MEM_LEVEL;
     const limit = options.concurrencyLimit ?? DEFAULT_CONCURRENCY;
     const shared = options.sharedContexts !== false;
-    if (limit > sharedPoolLimit) sharedPoolLimit = limit;
+    const syncLimit = options.syncLimit ?? DEFAULT_SYNC_LIMIT;
+    raiseSharedPoolLimit(limit);
     const jobs = jobQueueFor(limit);
 
     // RFC 7692 §7.1.1, §7.1.2: each side compresses with its own parameters.
@@ -563,24 +117,10 @@ export class PerMessageDeflate {
 
     const sendShared = shared && sendNoTakeover;
     const recvShared = shared && recvNoTakeover;
-    const deflateSpec: ContextSpec = {
-      kind: "deflate",
-      key: `d:${sendBits}:${level}:${memLevel}`,
-      windowBits: sendBits,
-      level,
-      memLevel,
-      chunkSize: sendShared ? SHARED_CHUNK : CONNECTION_CHUNK,
-    };
-    const inflateSpec: ContextSpec = {
-      kind: "inflate",
-      key: `i:${recvBits}`,
-      windowBits: recvBits,
-      level,
-      memLevel,
-      chunkSize: recvShared ? SHARED_CHUNK : CONNECTION_CHUNK,
-    };
-    this.deflater = new Channel(deflateSpec, sendNoTakeover, sendShared, 0, jobs);
-    this.inflater = new Channel(inflateSpec, recvNoTakeover, recvShared, maxPayload > 0 ? maxPayload : 0, jobs);
+    const deflateSpec = contextSpec("deflate", sendBits, level, memLevel, sendShared ? SHARED_CHUNK : CONNECTION_CHUNK);
+    const inflateSpec = contextSpec("inflate", recvBits, 0, 0, recvShared ? SHARED_CHUNK : CONNECTION_CHUNK);
+    this.deflater = new Channel(deflateSpec, sendNoTakeover, sendShared, 0, syncLimit, jobs);
+    this.inflater = new Channel(inflateSpec, recvNoTakeover, recvShared, maxPayload > 0 ? maxPayload : 0, syncLimit, jobs);
   }
 
   /**
@@ -590,6 +130,27 @@ export class PerMessageDeflate {
    */
   compress(data: Buffer, callback: CompressCallback): void {
     this.deflater.push(data, callback);
+  }
+
+  /**
+   * Compresses one message now, on the event loop, if it is within `syncLimit` and no earlier
+   * compression is still queued; returns the bytes to send (as {@link compress} would give
+   * them), or null: then use {@link compress}. Nothing happens when it returns null.
+   */
+  compressNow(data: Buffer): Buffer | null {
+    return this.deflater.compressNow(data);
+  }
+
+  /**
+   * Decompresses one message now when its compressed payload is within `syncLimit` and no
+   * earlier message is still inflating, returning it; otherwise returns null and `callback`
+   * gets the result later, as with {@link decompress} (a large inflation begun here carries on
+   * in the thread pool).
+   *
+   * @throws ProtocolError 1009 when the message inflates past maxPayload, 1007 when corrupt.
+   */
+  decompressNow(data: Buffer, callback: DecompressCallback): Buffer | null {
+    return this.inflater.decompressNow(data, callback as (err: Error | null, result?: Buffer) => void);
   }
 
   /**
@@ -625,4 +186,32 @@ export class PerMessageDeflate {
     this.deflater.releaseIfIdle();
     this.inflater.releaseIfIdle();
   }
+}
+
+/**
+ * Compresses one whole message with a context from the process-wide pool, on the event loop, as
+ * a sender without context takeover would (RFC 7692 §7.1.1): the result can go to any peer whose
+ * server-to-client direction has no context takeover and a window of at least `windowBits`
+ * (publish encodes a message once for all such subscribers). Returns the payload with the tail
+ * stripped (§7.2.1).
+ */
+export function compressShared(data: Buffer, windowBits: number, options: PerMessageDeflateOptions): Buffer {
+  const bits = deflateWindowBits(windowBits);
+  const level = options.level ?? DEFAULT_LEVEL;
+  const memLevel = options.memLevel ?? DEFAULT_MEM_LEVEL;
+  const ctx = takeShared(contextSpec("deflate", bits, level, memLevel, SHARED_CHUNK));
+  if (!canRunSync(ctx.stream)) {
+    returnShared(ctx);
+    return stripTail(zlib.deflateRawSync(data, { windowBits: bits, level, memLevel, finishFlush: zlib.constants.Z_SYNC_FLUSH }));
+  }
+  let result;
+  try {
+    result = runSync(ctx.stream, data, zlib.constants.Z_SYNC_FLUSH, Number.POSITIVE_INFINITY);
+  } catch (err) {
+    ctx.destroy();
+    throw err;
+  }
+  ctx.stream.reset();
+  returnShared(ctx);
+  return stripTail(joinChunks(result));
 }

@@ -8,7 +8,7 @@ import type { Duplex } from "node:stream";
 import { CloseCode } from "../protocol/close-code.js";
 import { assertCloseFrame, assertControlPayload, Connection, ReadyState, type ConnectionHandler, type ConnectionOptions } from "../protocol/connection.js";
 import { ProtocolError } from "../protocol/errors.js";
-import type { MaskSource } from "../protocol/output-queue.js";
+import { OutputQueue, type MaskSource } from "../protocol/output-queue.js";
 import { isValidUtf8 } from "../protocol/utf8.js";
 import { type Flushable, scheduleFlush } from "./flush.js";
 import { coarseNow, joinWheel, leaveWheel, type WheelMember } from "./timer-wheel.js";
@@ -48,6 +48,13 @@ export interface MessageCodec {
   readonly threshold: number;
   compress(data: Buffer, callback: (err: Error | null, result?: Buffer) => void): void;
   decompress(data: Buffer, callback: (err: ProtocolError | null, result?: Buffer) => void): void;
+  /** Compresses now (small message, nothing queued) or returns null: then use `compress`. */
+  compressNow?(data: Buffer): Buffer | null;
+  /**
+   * Inflates now and returns the message, or returns null and calls `callback` later; throws
+   * the ProtocolError that fails the connection (1009, 1007).
+   */
+  decompressNow?(data: Buffer, callback: (err: ProtocolError | null, result?: Buffer) => void): Buffer | null;
   /** Frees zlib state that can be rebuilt (called when the connection is quiet). */
   releaseIfIdle(): void;
   close(): void;
@@ -78,6 +85,8 @@ export interface TransportOptions {
 }
 
 const kTransport = Symbol("wsx.transport");
+/** Payloads below this are copied into the send queue at once (so may live in a scratch buffer). */
+const COPY_LIMIT = OutputQueue.COPY_LIMIT;
 
 /** Connection settings derived from transport settings, shared like them. */
 const derived = new WeakMap<TransportOptions, [plain: ConnectionOptions, rsv1: ConnectionOptions]>();
@@ -280,30 +289,61 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     }
     const codec = this.codec;
     if (codec === null) return; // unreachable: RSV1 is refused when nothing was negotiated
-    // RFC 7692: inflate, keeping later messages behind this one.
-    this.pauseInput();
-    codec.decompress(data, (err, result) => {
+    // RFC 7692: inflate, keeping later messages behind this one (input paused meanwhile).
+    const inflated = (err: ProtocolError | null, result?: Buffer): void => {
       if (this.closed) return;
-      if (err !== null || result === undefined) {
-        this.fail(err ?? new ProtocolError(CloseCode.InternalError, "decompression failed"));
-        return;
-      }
-      // RFC 6455 §8.1: text must be UTF-8, checked after inflation.
-      if (!isBinary && !isValidUtf8(result)) {
-        this.fail(new ProtocolError(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in a text message"));
-        return;
-      }
-      try {
-        this.owner.onMessage(result, isBinary);
-      } catch (err) {
-        this.handlerFailed(err);
-        return;
-      }
-      if (this.closed) return;
+      if (this.inflatedMessage(err, result, isBinary)) return;
       this.resumeInput();
       // Replies queued while the held-back bytes were processed.
       if (this.connection.queuedBytes > 0) this.flush();
-    });
+    };
+    if (codec.decompressNow === undefined) {
+      this.pauseInput();
+      codec.decompress(data, inflated);
+      return;
+    }
+    // A small message is inflated on the event loop, like an uncompressed one is delivered.
+    let now: Buffer | null;
+    try {
+      now = codec.decompressNow(data, inflated);
+    } catch (err) {
+      this.inflateFailed(err instanceof Error ? err : new ProtocolError(CloseCode.InternalError, "decompression failed"));
+      return;
+    }
+    if (now === null) this.pauseInput();
+    else this.inflatedMessage(null, now, isBinary);
+  }
+
+  /**
+   * A message could not be inflated (a bomb, 1009; corrupt data, 1007): fail the connection and
+   * process nothing more it sent (no further bomb is inflated), but read on, so the peer's FIN is
+   * seen at once instead of the paused socket waiting for the close timer.
+   */
+  private inflateFailed(error: Error): void {
+    this.fail(error);
+    if (this.closed) return;
+    this.connection.stopReceiving();
+    this.socket.resume();
+  }
+
+  /** Delivers an inflated message; true when the connection failed or a handler threw. */
+  private inflatedMessage(err: ProtocolError | null, result: Buffer | undefined, isBinary: boolean): boolean {
+    if (err !== null || result === undefined) {
+      this.inflateFailed(err ?? new ProtocolError(CloseCode.InternalError, "decompression failed"));
+      return true;
+    }
+    // RFC 6455 §8.1: text must be UTF-8, checked after inflation.
+    if (!isBinary && !isValidUtf8(result)) {
+      this.fail(new ProtocolError(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in a text message"));
+      return true;
+    }
+    try {
+      this.owner.onMessage(result, isBinary);
+    } catch (err) {
+      this.handlerFailed(err);
+      return true;
+    }
+    return this.closed;
   }
 
   /** @internal */
@@ -464,7 +504,25 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   }
 
   private sendCompressed(codec: MessageCodec, data: Uint8Array | string, isBinary: boolean, size: number): void {
-    const input = typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
+    let input: Buffer | null = null;
+    if (codec.compressNow !== undefined) {
+      // Small and nothing of this direction queued: compressed now, on the event loop (the
+      // caller's bytes are read before send() returns, so they need no copy).
+      const view = typeof data === "string" ? Buffer.from(data) : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      const now = codec.compressNow(view);
+      if (now !== null) {
+        // `now` may be the codec's scratch: send() copies small payloads at once, else copy.
+        if (this.pendingSends === null) this.connection.send(now.length < COPY_LIMIT ? now : Buffer.from(now), isBinary, true);
+        else {
+          const copy = Buffer.from(now);
+          this.pendingBytes += size;
+          this.pendingSends.push({ ready: true, size, run: () => this.connection.send(copy, isBinary, true) });
+        }
+        return;
+      }
+      if (typeof data === "string") input = view; // already a copy
+    }
+    input ??= typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
     const entry: PendingSend = { ready: false, size, run: noop };
     this.pendingBytes += size;
     (this.pendingSends ??= []).push(entry);

@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { join } from "node:path";
 import { HandshakeError } from "../../src/protocol/errors.js";
 import { WebSocketServer } from "../../src/server/server.js";
+import type { UpgradeRequestMessage } from "../../src/server/pending-handshake.js";
 import { spawnChild } from "../helpers/process.js";
 import { selfSignedCert } from "../helpers/certs.js";
 import { jsonLines, ROOT, run, serve, WSX, wsx, type Served } from "./wsx.js";
@@ -103,7 +104,7 @@ describe("wsx connect against wsx serve", () => {
 
 describe("wsx connect: the handshake it sends", () => {
   test("--protocol (repeatable), -H headers and --origin reach the server", async (t) => {
-    let seen: IncomingMessage | null = null;
+    let seen: UpgradeRequestMessage | null = null;
     const wss = new WebSocketServer({
       port: 0,
       host: "127.0.0.1",

@@ -10,13 +10,14 @@ import { selfSignedCert } from "../helpers/certs.js";
 import { spawnChild } from "../helpers/process.js";
 import { parsePrometheus } from "../helpers/prometheus.js";
 import { connectRaw } from "../helpers/raw-client.js";
+import { scaled, within } from "../helpers/time.js";
 import { ROOT, run, serve, type Served } from "./wsx.js";
 
 /** Opens a `ws` client and resolves once it is open (rejects on error or after 5 s). */
 function open(url: string, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, options);
-    const timer = setTimeout(() => reject(new Error(`no open from ${url} within 5 s`)), 5000);
+    const timer = setTimeout(() => reject(new Error(`no open from ${url} within ${scaled(5000)} ms`)), scaled(5000));
     ws.once("open", () => (clearTimeout(timer), resolve(ws)));
     ws.once("error", (err) => (clearTimeout(timer), reject(err)));
   });
@@ -25,7 +26,7 @@ function open(url: string, options: WebSocket.ClientOptions = {}): Promise<WebSo
 /** Resolves with the close code and reason (rejects after 10 s). */
 function closed(ws: WebSocket): Promise<[number, string]> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no close within 10 s")), 10_000);
+    const timer = setTimeout(() => reject(new Error(`no close within ${scaled(10_000)} ms`)), scaled(10_000));
     ws.once("close", (code, reason) => (clearTimeout(timer), resolve([code, reason.toString()])));
   });
 }
@@ -34,7 +35,7 @@ function closed(ws: WebSocket): Promise<[number, string]> {
 function refusedWith(url: string, options: WebSocket.ClientOptions = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, options);
-    const timer = setTimeout(() => reject(new Error("no answer within 5 s")), 5000);
+    const timer = setTimeout(() => reject(new Error(`no answer within ${scaled(5000)} ms`)), scaled(5000));
     ws.once("unexpected-response", (_req, res) => {
       clearTimeout(timer);
       resolve(res.statusCode ?? 0);
@@ -97,7 +98,7 @@ describe("wsx serve", () => {
     );
     ws.send("héllo");
     ws.send(Buffer.from([0, 1, 0xfe, 0xff]));
-    await Promise.race([two, new Promise((_, reject) => setTimeout(() => reject(new Error(`echoes: ${JSON.stringify(got)}`)), 5000))]);
+    await within(two, "both echoes");
     assert.deepEqual(got, [["héllo", false], ["0001feff", true]]);
     ws.close(1000);
     assert.deepEqual(await closed(ws), [1000, ""]);

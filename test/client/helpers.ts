@@ -174,10 +174,10 @@ export interface ClientFrame {
 }
 
 /**
- * Collects the frames a client sends on `socket` (RFC 6455 §5.2, payloads under 64 KiB).
+ * Collects the frames a client sends on `socket` (a TCP socket or an HTTP/2 stream; RFC 6455 §5.2, payloads under 64 KiB).
  * `frames` fills as they arrive.
  */
-export function collectClientFrames(socket: Socket): { frames: ClientFrame[] } {
+export function collectClientFrames(socket: NodeJS.ReadableStream): { frames: ClientFrame[] } {
   const frames: ClientFrame[] = [];
   let buf = Buffer.alloc(0);
   socket.on("data", (d: Buffer) => {

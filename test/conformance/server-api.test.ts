@@ -80,7 +80,15 @@ describe("server: the upgrade hook", () => {
     assert.equal(c.response.headers["sec-websocket-protocol"], "p2");
     c.sendText("hi");
     assert.equal((await c.nextFrame()).payload.toString(), "bob:hi");
-    assert.deepEqual(seenInfo, { protocols: ["p0", "p2", "p1"], origin: "https://a.example", protocol: "p2" });
+    assert.deepEqual(seenInfo, {
+      protocols: ["p0", "p2", "p1"],
+      origin: "https://a.example",
+      protocol: "p2",
+      extensions: "",
+      authority: `127.0.0.1:${wss.port}`,
+      path: "/",
+      http2: false,
+    });
   });
 
   test("an error other than HandshakeError gives 500 and a server error event", async (t) => {

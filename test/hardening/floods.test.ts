@@ -9,9 +9,8 @@ import type { Duplex } from "node:stream";
 import { describe, test, type TestContext } from "node:test";
 import { WebSocket } from "../../src/client/websocket.js";
 import { computeAccept } from "../../src/protocol/handshake.js";
-import type { WebSocketServerOptions } from "../../src/server/options.js";
 import type { ServerWebSocket } from "../../src/server/server-websocket.js";
-import { WebSocketServer } from "../../src/server/server.js";
+import { startEchoServer, type EchoServer, type EchoServerOptions } from "../helpers/echo-server.js";
 import { retainedBytes } from "../helpers/memory.js";
 import { connectRaw, Opcode, type RawClient } from "../helpers/raw-client.js";
 
@@ -30,48 +29,19 @@ function repeatFrames(count: number, opcode: number, payloadByte: number | null,
   return out;
 }
 
-/** An echo server that hands each new server-side socket to the test. */
-async function startServer(t: TestContext, options: Partial<WebSocketServerOptions<undefined>> = {}) {
-  const closes: number[] = [];
-  const closeWaiters = new Set<() => void>();
-  /** Resolves once a close handler has reported `code` (event-driven). */
-  const closedWith = (code: number): Promise<void> =>
-    new Promise((resolve) => {
-      const check = (): void => {
-        if (closes.includes(code)) {
-          closeWaiters.delete(check);
-          resolve();
-        }
-      };
-      closeWaiters.add(check);
-      check();
-    });
-  const sockets: ServerWebSocket[] = [];
-  const received: Buffer[] = [];
-  const wss = new WebSocketServer({
-    port: 0,
-    host: "127.0.0.1",
+/** The echo fixture, recording every message; only small messages are echoed (floods are not). */
+function startServer(t: TestContext, options: EchoServerOptions = {}): Promise<EchoServer> {
+  return startEchoServer(t, {
+    record: true,
     message(ws, data, isBinary) {
-      received.push(data);
       if (data.length < 1024) ws.send(data, isBinary);
-    },
-    close(_ws, code) {
-      closes.push(code);
-      for (const w of [...closeWaiters]) w();
     },
     ...options,
   });
-  wss.on("connection", (ws: ServerWebSocket) => sockets.push(ws));
-  await wss.ready();
-  t.after(async () => {
-    for (const ws of wss.clients) ws.terminate();
-    await wss.close();
-  });
-  return { wss, port: wss.port, closes, closedWith, sockets, received };
 }
 
 /** Resolves once the server-side socket has read `bytes` bytes in all (event-driven). */
-function serverHasRead(ws: ServerWebSocket, bytes: number): Promise<void> {
+function serverHasRead(ws: ServerWebSocket<unknown>, bytes: number): Promise<void> {
   const socket = ws.transport.socket as Duplex & { bytesRead: number };
   return new Promise((resolve, reject) => {
     const check = (): void => {
@@ -121,7 +91,7 @@ describe("hardening: fragment floods (memory bounded by maxPayload, fragment cou
     const rest = repeatFrames(count - 2, Opcode.CONTINUATION, 2);
     const last = repeatFrames(1, Opcode.CONTINUATION, 3, true);
     const before = retainedBytes();
-    const ws = server.sockets[0];
+    const ws = server.connections[0];
     const readBefore = (ws.transport.socket as Duplex & { bytesRead: number }).bytesRead;
     c.write(first);
     c.write(rest);
@@ -165,7 +135,7 @@ describe("hardening: fragment floods (memory bounded by maxPayload, fragment cou
     const { skipped } = await c.expectClose(1008);
     assert.equal(skipped.length, 0, "nothing was delivered before the close");
     await server.closedWith(1008);
-    assert.deepEqual(server.closes.filter((code) => code === 1008), [1008]);
+    assert.deepEqual(server.closes.map(({ code }) => code).filter((code) => code === 1008), [1008]);
     assert.equal(server.received.filter((m) => m.length === 0).length, 0, "the flooded message was never delivered");
   });
 
@@ -265,7 +235,7 @@ describe("hardening: ping floods from a peer that never reads", () => {
     const server = await startServer(t);
     const c = await attacker(server.port, t);
     c.socket.pause(); // never reads: our pongs pile up unless they coalesce
-    const ws = server.sockets[0];
+    const ws = server.connections[0];
     const readBefore = (ws.transport.socket as Duplex & { bytesRead: number }).bytesRead;
     // 10,000 pings with 125-byte payloads (zero mask key): 1.3 MB a batch, 52 MB of pongs owed in all,
     // far past what the kernel's socket buffers absorb.
@@ -291,7 +261,7 @@ describe("hardening: ping floods from a peer that never reads", () => {
     });
     const c = await attacker(server.port, t);
     c.socket.pause();
-    const ws = server.sockets[0];
+    const ws = server.connections[0];
     assert.ok(ws.bufferedAmount > 64 * 1024, "the queue is over the limit");
     const closed = new Promise<void>((resolve) => (ws.transport.socket as Duplex).once("close", () => resolve()));
     c.write(repeatFrames(1, Opcode.PING, null, true));

@@ -15,6 +15,7 @@
 import type { Socket } from "node:net";
 import type { TestContext } from "node:test";
 import type { WebSocketServerOptions } from "../../src/server/options.js";
+import type { ServerWebSocket } from "../../src/server/server-websocket.js";
 import { WebSocketServer } from "../../src/server/server.js";
 
 /** A close as the server's `close` handler reported it. */
@@ -27,6 +28,8 @@ export interface SeenClose {
 export type EchoServerOptions = Partial<WebSocketServerOptions<unknown>> & {
   /** Stop the server (every client dropped) when this test ends, however it ends. */
   t?: TestContext;
+  /** Keep every connection in `connections` and every received message in `received` (off by default: churn and floods would be held). */
+  record?: boolean;
 };
 
 /** A running echo server; see {@link startEchoServer}. */
@@ -41,16 +44,23 @@ export interface EchoServer {
   readonly closes: SeenClose[];
   /** Every `error` handler call, in order. */
   readonly errors: Error[];
+  /** Every connection the `open` handler saw, in order (closed ones stay), when started with `record: true` (else empty). */
+  readonly connections: ServerWebSocket<unknown>[];
+  /** Every message received, in order, when started with `record: true` (else empty). */
+  readonly received: Buffer[];
+  /** Resolves once a `close` handler call has reported `code` (at once if one already has). */
+  closedWith(code: number): Promise<void>;
   /** Number of connections the `open` handler saw. */
   opens(): number;
   /** Number of messages the `message` handler received. */
   messages(): number;
   /**
-   * Bytes the server has read from all its TCP connections so far (request heads included):
-   * wait until it reaches what a peer wrote to know the server has the peer's bytes.
+   * Bytes the server has read from all its TCP connections so far (request heads included;
+   * over HTTP/2, frame headers too, so at least what a peer wrote): wait until it reaches
+   * what a peer wrote to know the server has the peer's bytes.
    */
   bytesRead(): number;
-  /** Number of TCP connections the server has open (upgraded or not). */
+  /** Number of TCP connections the server has open (upgraded or not; HTTP/2 ones included). */
   tcpConnections(): number;
   /** Closes the server (1001 to the clients left, then their close handshakes) and waits for it. */
   close(): Promise<void>;
@@ -73,11 +83,15 @@ export async function startEchoServer(options?: EchoServerOptions): Promise<Echo
 export async function startEchoServer(t: TestContext | undefined, options?: EchoServerOptions): Promise<EchoServer>;
 export async function startEchoServer(first?: TestContext | EchoServerOptions, second?: EchoServerOptions): Promise<EchoServer> {
   const byPosition = isTestContext(first) || (first === undefined && second !== undefined);
-  const { t: optionT, ...given } = ((byPosition ? second : first) ?? {}) as EchoServerOptions;
+  const { t: optionT, record = false, ...given } = ((byPosition ? second : first) ?? {}) as EchoServerOptions;
   const t = byPosition ? (first as TestContext | undefined) ?? optionT : optionT;
 
   const closes: SeenClose[] = [];
   const errors: Error[] = [];
+  const connections: ServerWebSocket<unknown>[] = [];
+  const received: Buffer[] = [];
+  // Waiters of closedWith(), checked on each close (event-driven, no polling).
+  const closeWaiters = new Set<() => void>();
   let opens = 0;
   let messages = 0;
   const userMessage = given.message;
@@ -87,15 +101,18 @@ export async function startEchoServer(first?: TestContext | EchoServerOptions, s
     ...given,
     open(ws) {
       opens++;
+      if (record) connections.push(ws);
       return given.open?.(ws);
     },
     message(ws, data, isBinary) {
       messages++;
+      if (record) received.push(data);
       if (userMessage !== undefined) return userMessage(ws, data, isBinary);
       ws.send(data, isBinary);
     },
     close(ws, code, reason) {
       closes.push({ code, reason });
+      for (const check of [...closeWaiters]) check();
       return given.close?.(ws, code, reason);
     },
     error(ws, error) {
@@ -104,16 +121,19 @@ export async function startEchoServer(first?: TestContext | EchoServerOptions, s
     },
   } as WebSocketServerOptions<unknown>);
 
-  // Every TCP connection the server accepts, for bytesRead() (a closed one keeps its count).
+  // Every TCP connection the server accepts, for bytesRead() (a closed one keeps its count):
+  // HTTP/1.1 ones, and with `http2` the HTTP/2 ones (which carry many WebSockets each).
   const sockets = new Set<Socket>();
   let readByClosed = 0;
-  wss.httpServer?.on("connection", (socket: Socket) => {
+  const track = (socket: Socket): void => {
     sockets.add(socket);
     socket.once("close", () => {
       sockets.delete(socket);
       readByClosed += socket.bytesRead;
     });
-  });
+  };
+  wss.httpServer?.on("connection", track);
+  wss.http2Server?.on("connection", track);
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
@@ -137,6 +157,18 @@ export async function startEchoServer(first?: TestContext | EchoServerOptions, s
     url: `ws://127.0.0.1:${wss.port}/`,
     closes,
     errors,
+    connections,
+    received,
+    closedWith: (code) =>
+      new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (!closes.some((c) => c.code === code)) return;
+          closeWaiters.delete(check);
+          resolve();
+        };
+        closeWaiters.add(check);
+        check();
+      }),
     opens: () => opens,
     messages: () => messages,
     bytesRead: () => {

@@ -97,6 +97,8 @@ export async function watchArrayBuffers(): Promise<{ stop(): Promise<ArrayBuffer
     peak = Math.max(peak, process.memoryUsage().arrayBuffers);
   };
   const timer = setInterval(sample, 2);
+  // A test that fails before stop() must not leave the process running on this sampler.
+  timer.unref();
   return {
     async stop() {
       clearInterval(timer);

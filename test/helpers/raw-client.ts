@@ -17,6 +17,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { TestContext } from "node:test";
 import { acceptFor, ByteQueue, closePayload, describeBytes, encodeFrame, Opcode, parseClosePayload, parseServerFrame, type FrameSpec, type RawFrame } from "./raw-frames.js";
 import { scaled } from "./time.js";
@@ -65,10 +66,13 @@ export interface ExpectCloseOptions {
   timeoutMs?: number;
 }
 
-/** A connected raw client (see {@link connectRaw}). */
-export interface RawClient {
-  /** The TCP socket (e.g. for `resetAndDestroy()`). */
-  readonly socket: Socket;
+/**
+ * A connected raw client (see {@link connectRaw}; over HTTP/2, `connectRawH2` in
+ * raw-h2-client.ts, where `socket` is the stream and its end stands for TCP's close).
+ */
+export interface RawClient<S extends Duplex = Socket> {
+  /** The TCP socket (e.g. for `resetAndDestroy()`), or the HTTP/2 stream. */
+  readonly socket: S;
   /** The server's handshake response. */
   readonly response: RawResponse;
   /** The Sec-WebSocket-Key sent. */
@@ -218,10 +222,14 @@ export async function connectRaw(port: number, options: ConnectRawOptions = {}):
     socket.destroy();
     throw error;
   }
-  return wrap(socket, response, sentKey);
+  return wrapRawStream(socket, response, sentKey);
 }
 
-function wrap(socket: Socket, head: RawResponse & { rest: Buffer }, key: string): RawClient {
+/**
+ * Makes a raw client of a byte stream on which the handshake is done: `head` is the response
+ * (with `rest`, bytes that came after it), `key` the Sec-WebSocket-Key sent ("" over HTTP/2).
+ */
+export function wrapRawStream<S extends Duplex>(socket: S, head: RawResponse & { rest: Buffer }, key: string): RawClient<S> {
   const queue = new ByteQueue();
   const frames: RawFrame[] = [];
   let protocolError: Error | null = null;

@@ -125,12 +125,10 @@ describe("decompression bomb, end to end (RFC 7692 §8)", () => {
   });
 
   test(
+    // A zlib stream destroyed inside its own 'data' event parked the rest of the message on a
+    // `_read` that never came, keeping it (and, through the write callback, the connection)
+    // referenced: contexts are now destroyed a tick later, and jobs drop input and callback.
     "nothing of a refused bomb stays referenced once its connection is closed",
-    {
-      todo:
-        "fails on main: each bomb connection leaves one copy of its compressed message (~4 MiB) " +
-        "referenced after the connection and even the server are closed; cause not pinned (src/transport)",
-    },
     async (t) => {
       const server = await startEchoServer({ t, perMessageDeflate: true, maxPayload });
       const frame = encodeFrame({ opcode: Opcode.BINARY, rsv1: true, payload: zeroBomb(4 * 1024) });

@@ -1,7 +1,9 @@
 // RFC 6455 §5.1 and §5.3: which side masks, and the masking algorithm itself.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import { applyMask, applyMaskKey, copyMasked, packMaskKey } from "../../src/protocol/frame.js";
+import { setSimdMasking, simdMasker } from "../../src/protocol/mask-simd.js";
 import { clientFrame, errorCode, feedEverySplit, serverFrame } from "./feed.js";
 
 /** RFC 6455 §5.3: octet i of the transformed data is octet i XOR octet (i MOD 4) of the key. */
@@ -92,5 +94,87 @@ describe("RFC 6455 §5.1 masking direction", () => {
   test("an all-zero masking key is still a masked frame (the MASK bit decides, not the key)", () => {
     const events = feedEverySplit(clientFrame({ opcode: 1, payload: "zero key", maskKey: Uint8Array.of(0, 0, 0, 0) }));
     assert.ok(events[0].type === "message" && events[0].data.toString() === "zero key");
+  });
+});
+
+describe("RFC 6455 §5.3 masking equals the naive XOR (property, WebAssembly SIMD and JavaScript paths)", () => {
+  const arbCase = fc.record({
+    length: fc.integer({ min: 0, max: 4096 }),
+    // Offset of the range inside its buffer and of the buffer inside its ArrayBuffer: every
+    // alignment of the data relative to 4- and 16-byte boundaries.
+    start: fc.integer({ min: 0, max: 19 }),
+    bufferOffset: fc.integer({ min: 0, max: 19 }),
+    targetOffset: fc.integer({ min: 0, max: 19 }),
+    key: fc.uint8Array({ minLength: 4, maxLength: 4 }),
+    phase: fc.integer({ min: 0, max: 3 }),
+    seed: fc.integer({ min: 0, max: 255 }),
+  });
+
+  /** A buffer of `length + 2*pad` bytes at `bufferOffset` inside a larger ArrayBuffer. */
+  function placed(length: number, bufferOffset: number, pad: number, seed: number): Buffer {
+    const backing = new ArrayBuffer(bufferOffset + length + 2 * pad + 7);
+    const buf = Buffer.from(backing, bufferOffset, length + 2 * pad);
+    for (let i = 0; i < buf.length; i++) buf[i] = (i * 31 + seed) & 0xff;
+    return buf;
+  }
+
+  for (const simd of [true, false]) {
+    const path = simd ? "SIMD" : "JavaScript";
+    test(`applyMaskKey (${path}) on every length 0-4096, alignment, phase and key; bytes outside untouched`, (t) => {
+      if (simd && simdMasker() === null) return t.skip("WebAssembly SIMD is not available here");
+      setSimdMasking(simd);
+      try {
+        fc.assert(
+          fc.property(arbCase, ({ length, start, bufferOffset, key, phase, seed }) => {
+            const buf = placed(length, bufferOffset, start, seed);
+            const before = Buffer.from(buf);
+            applyMaskKey(buf, start, start + length, packMaskKey(key), phase);
+            assert.ok(buf.subarray(start, start + length).equals(reference(before.subarray(start, start + length), key, phase)));
+            assert.ok(buf.subarray(0, start).equals(before.subarray(0, start)));
+            assert.ok(buf.subarray(start + length).equals(before.subarray(start + length)));
+          }),
+          { numRuns: 300 },
+        );
+      } finally {
+        setSimdMasking(true);
+      }
+    });
+
+    test(`copyMasked (${path}) on every length 0-4096 and alignment: masked copy, source and surroundings untouched`, (t) => {
+      if (simd && simdMasker() === null) return t.skip("WebAssembly SIMD is not available here");
+      setSimdMasking(simd);
+      try {
+        fc.assert(
+          fc.property(arbCase, ({ length, start, bufferOffset, targetOffset, key, seed }) => {
+            const source = placed(length, bufferOffset, start, seed);
+            const sourceBefore = Buffer.from(source);
+            const target = placed(length, targetOffset, 3, seed + 1);
+            const targetBefore = Buffer.from(target);
+            const keyBuf = Buffer.concat([Buffer.from([1, 2]), key]);
+            copyMasked(source, start, start + length, target, 3, keyBuf, 2);
+            assert.ok(source.equals(sourceBefore), "the source must not change");
+            assert.ok(target.subarray(3, 3 + length).equals(reference(source.subarray(start, start + length), key, 0)));
+            assert.ok(target.subarray(0, 3).equals(targetBefore.subarray(0, 3)));
+            assert.ok(target.subarray(3 + length).equals(targetBefore.subarray(3 + length)));
+          }),
+          { numRuns: 300 },
+        );
+      } finally {
+        setSimdMasking(true);
+      }
+    });
+  }
+
+  test("the SIMD path handles payloads spanning several of its 16 KiB blocks, with every phase", (t) => {
+    if (simdMasker() === null) return t.skip("WebAssembly SIMD is not available here");
+    const key = Buffer.from([0x01, 0x80, 0xfe, 0x7f]);
+    for (const length of [16383, 16384, 16385, 3 * 16384 + 5, 100_003]) {
+      for (let phase = 0; phase < 4; phase++) {
+        const data = pattern(length + 2, length + phase).subarray(1, length + 1);
+        const expected = reference(data, key, phase);
+        applyMaskKey(data, 0, length, packMaskKey(key), phase);
+        assert.ok(data.equals(expected), `length ${length}, phase ${phase}`);
+      }
+    }
   });
 });

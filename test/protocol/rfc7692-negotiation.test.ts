@@ -24,8 +24,25 @@ function params(overrides: Partial<DeflateParams> = {}): DeflateParams {
   return { ...DEFAULTS, ...overrides };
 }
 
-describe("negotiateServer: one offer, each parameter", () => {
-  // [offer, server options, expected response, expected params]
+/** Server options that keep context takeover unless the client asks otherwise (the pre-0.2 default). */
+const TAKEOVER: PerMessageDeflateOptions = { serverNoContextTakeover: false, clientNoContextTakeover: false };
+
+describe("negotiateServer: default answer", () => {
+  it("adds server_no_context_takeover and client_no_context_takeover unasked (RFC 7692 §7.1.1)", () => {
+    const result = negotiateServer("permessage-deflate; client_max_window_bits", {});
+    assert.ok(result !== null);
+    assert.equal(result.response, "permessage-deflate; server_no_context_takeover; client_no_context_takeover");
+    assert.deepEqual(result.params, params({ serverNoContextTakeover: true, clientNoContextTakeover: true }));
+  });
+  it("keeps each direction's context when told to, unless the client asks", () => {
+    assert.equal(negotiateServer("permessage-deflate", { serverNoContextTakeover: false })?.response, "permessage-deflate; client_no_context_takeover");
+    assert.equal(negotiateServer("permessage-deflate", { clientNoContextTakeover: false })?.response, "permessage-deflate; server_no_context_takeover");
+    assert.equal(negotiateServer("permessage-deflate; server_no_context_takeover", TAKEOVER)?.response, "permessage-deflate; server_no_context_takeover");
+  });
+});
+
+describe("negotiateServer: one offer, each parameter (context takeover allowed)", () => {
+  // [offer, server options (over TAKEOVER), expected response, expected params]
   const cases: Array<[string, PerMessageDeflateOptions, string, DeflateParams]> = [
     ["permessage-deflate", {}, "permessage-deflate", params()],
     ["permessage-deflate; client_max_window_bits", {}, "permessage-deflate", params()],
@@ -63,7 +80,7 @@ describe("negotiateServer: one offer, each parameter", () => {
   ];
   for (const [offer, options, response, expected] of cases) {
     it(`${JSON.stringify(offer)} with ${JSON.stringify(options)}`, () => {
-      const result = negotiateServer(offer, options);
+      const result = negotiateServer(offer, { ...TAKEOVER, ...options });
       assert.ok(result !== null);
       assert.equal(result.response, response);
       assert.deepEqual(result.params, expected);
@@ -134,7 +151,7 @@ describe("negotiateServer: several offers, the first acceptable one wins (RFC 76
   ];
   for (const [header, response] of cases) {
     it(JSON.stringify(header), () => {
-      assert.equal(negotiateServer(header, {})?.response, response);
+      assert.equal(negotiateServer(header, TAKEOVER)?.response, response);
     });
   }
   it("declines when every offer is unacceptable", () => {

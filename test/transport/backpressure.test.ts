@@ -8,50 +8,16 @@ import { Duplex } from "node:stream";
 import { describe, test, type TestContext } from "node:test";
 import { WebSocket } from "../../src/client/websocket.js";
 import { ReadyState } from "../../src/protocol/connection.js";
-import type { WebSocketServerOptions } from "../../src/server/options.js";
 import { SendStatus } from "../../src/server/send-status.js";
-import type { ServerWebSocket } from "../../src/server/server-websocket.js";
-import { WebSocketServer } from "../../src/server/server.js";
 import { Transport, type TransportOwner } from "../../src/transport/transport.js";
+import { startEchoServer, type EchoServer, type EchoServerOptions } from "../helpers/echo-server.js";
 import { connectRaw } from "../helpers/raw-client.js";
 
 const KB = 1000;
 const MiB = 1024 * 1024;
 
-async function startServer(t: TestContext, options: Partial<WebSocketServerOptions<undefined>>) {
-  const opened: ServerWebSocket[] = [];
-  const closes: number[] = [];
-  let onClose = (): void => {};
-  /** Resolves once a close handler has reported `code`. */
-  const closedWith = (code: number): Promise<void> =>
-    new Promise((resolve) => {
-      const check = (): void => {
-        if (closes.includes(code)) resolve();
-      };
-      const previous = onClose;
-      onClose = () => {
-        previous();
-        check();
-      };
-      check();
-    });
-  const wss = new WebSocketServer({
-    port: 0,
-    host: "127.0.0.1",
-    close: (_ws, code) => {
-      closes.push(code);
-      onClose();
-    },
-    ...options,
-  });
-  wss.on("connection", (ws: ServerWebSocket) => opened.push(ws));
-  await wss.ready();
-  t.after(async () => {
-    for (const ws of wss.clients) ws.terminate();
-    await wss.close();
-  });
-  return { wss, port: wss.port, opened, closes, closedWith };
-}
+/** The echo fixture; the tests replace its echo where they need another reply. */
+const startServer = (t: TestContext, options: EchoServerOptions): Promise<EchoServer> => startEchoServer(t, options);
 
 function openClient(t: TestContext, url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}): Promise<WebSocket> {
   const ws = new WebSocket(url, [], options);

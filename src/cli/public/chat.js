@@ -1,5 +1,6 @@
 // The wsx chat demo: the page's state and rendering. The connection lives in connection.js.
 import { openConnection } from "/connection.js";
+import { isNewOffset } from "/wsx/reconnect/browser.js";
 
 const $ = (id) => document.getElementById(id);
 const log = $("log"), status = $("status"), members = $("members"), memberList = $("member-list");
@@ -14,6 +15,22 @@ let online = false, wasOffline = false;
 const unconfirmed = [];
 /** Until when (ms) the server refuses our messages after a rate-limit notice: we hold them. */
 let throttledUntil = 0;
+/**
+ * The offset of the last message shown, per room: a rejoin after a reconnect asks for what
+ * came after it (`from`), and a replay that repeats what is shown is dropped.
+ */
+const lastOffset = new Map();
+/**
+ * When we last joined afresh (ms): older messages are the room's history, shown dimmed. A
+ * rejoin from an offset replays what we missed, which is not history to us: 0 then.
+ */
+let joinSentAt = 0;
+
+function sendJoin(room, name) {
+  const from = lastOffset.get(room);
+  joinSentAt = from === undefined ? Date.now() : 0;
+  return connection.send(from === undefined ? { type: "join", room, name } : { type: "join", room, name, from });
+}
 
 nameInput.value = sessionStorage.getItem("wsx-name") || "guest" + Math.floor(Math.random() * 1000);
 
@@ -62,13 +79,19 @@ const connection = openConnection(url, {
   onOnline() {
     setOnline(true);
     if (wasOffline) system("back online" + (joined ? "; rejoining #" + joined.room : ""), "system net");
-    // After a reconnect (server restart), rejoin the room we were in.
-    if (joined) connection.send({ type: "join", room: joined.room, name: joined.name });
+    // After a reconnect, rejoin the room we were in from the last message shown: the server
+    // replays what was said meanwhile.
+    if (joined) sendJoin(joined.room, joined.name);
   },
   onOffline() {
     if (online || !wasOffline) system("connection lost; reconnecting…", "system net");
     wasOffline = true;
     setOnline(false);
+  },
+  onClose(event) {
+    setOnline(false);
+    status.textContent = "disconnected";
+    system("the server closed the connection (" + event.code + (event.reason ? ": " + event.reason : "") + "); reload the page to reconnect", "system warn");
   },
   onMessage(msg) {
     if (msg.type === "joined") {
@@ -80,9 +103,17 @@ const connection = openConnection(url, {
       setOnline(true);
       text.focus();
     } else if (msg.type === "message") {
+      if (typeof msg.offset === "string") {
+        // Seen already (a replay overlapping what is shown): drop it.
+        if (!isNewOffset(msg.offset, lastOffset.get(msg.room) ?? null)) return;
+        lastOffset.set(msg.room, msg.offset);
+      }
       const mine = joined && msg.name === joined.name;
-      line(mine ? "me" : "", [["time", time(msg.ts)], ["who", msg.name], ["", msg.text]]);
-      if (mine) unconfirmed.shift();
+      const history = typeof msg.ts === "number" && msg.ts < joinSentAt;
+      line((mine ? "me" : "") + (history ? " history" : ""), [["time", time(msg.ts)], ["who", msg.name], ["", msg.text]]);
+      if (mine && unconfirmed[0] === msg.text) unconfirmed.shift();
+    } else if (msg.type === "unrecoverable") {
+      if (joined && msg.room === joined.room) system("some messages of #" + msg.room + " from while you were away are no longer kept and cannot be shown", "system gap");
     } else if (msg.type === "presence") {
       if (joined && msg.room === joined.room) system(msg.name + (msg.action === "join" ? " joined" : " left"));
     } else if (msg.type === "members") {
@@ -107,7 +138,7 @@ const connection = openConnection(url, {
 $("join").addEventListener("submit", (e) => {
   e.preventDefault();
   sessionStorage.setItem("wsx-name", nameInput.value.trim());
-  connection.send({ type: "join", room: roomInput.value.trim(), name: nameInput.value.trim() });
+  sendJoin(roomInput.value.trim(), nameInput.value.trim());
 });
 $("say").addEventListener("submit", (e) => {
   e.preventDefault();

@@ -18,16 +18,22 @@ import { formatExtensionHeader, parseExtensionHeader, type ExtensionParam } from
 /** User-facing options (both sides). */
 export interface PerMessageDeflateOptions {
   /**
-   * Server: always answer with `server_no_context_takeover` (the server resets its compressor
-   * after each message; saves the server's compression context between messages).
-   * Client: ask the server for it in the offer. Default false (a server still honours a client
-   * that asks for it, RFC 7692 §7.1.1.1).
+   * Server: answer with `server_no_context_takeover` (the server resets its compressor after
+   * each message, so no compression state is kept per connection: a compressor from a small
+   * process-wide pool serves every connection, and a published message is compressed once for
+   * all subscribers). Default true on the server; `false` keeps one compressor per connection
+   * (≈ 256 KiB at the default window and memLevel; better ratio on streams of similar messages)
+   * unless the client asks for it (RFC 7692 §7.1.1.1).
+   * Client: ask the server for it in the offer. Default false on the client.
    */
   serverNoContextTakeover?: boolean;
   /**
-   * Server: always answer with `client_no_context_takeover` (RFC 7692 §7.1.1.2 allows it even if
-   * the client did not offer it). Client: announce in the offer that the client will reset its
-   * compressor after each message. Default false (a server still accepts a client's hint).
+   * Server: answer with `client_no_context_takeover` (RFC 7692 §7.1.1.2 allows it even if the
+   * client did not offer it; browsers, ws and Python websockets comply), so the server keeps no
+   * decompressor per connection either. Default true on the server; `false` accepts the client's
+   * choice (then ≈ 40 KiB of inflate state per connection at a 15-bit client window).
+   * Client: announce in the offer that the client will reset its compressor after each message.
+   * Default false on the client.
    */
   clientNoContextTakeover?: boolean;
   /**
@@ -58,6 +64,14 @@ export interface PerMessageDeflateOptions {
   memLevel?: number;
   /** Most zlib jobs running at once, process-wide (a queue shared by all connections). Default 10. */
   concurrencyLimit?: number;
+  /**
+   * Messages up to this many bytes (for incoming ones: compressed bytes) are compressed or
+   * inflated synchronously on the event loop, with a kept zlib context, when nothing else of the
+   * connection is waiting for zlib: no thread-pool round trip for small messages. Larger ones go
+   * to zlib's thread pool; an inflation begun on the event loop that produces more than 4 × this
+   * many bytes carries on there. 0 sends everything to the thread pool. Default 65536.
+   */
+  syncLimit?: number;
   /**
    * Low-memory mode: in a direction that resets its context after every message
    * (`*_no_context_takeover`), borrow a compressor/decompressor from a small process-wide pool
@@ -210,6 +224,7 @@ export function validatePerMessageDeflateOptions(options: PerMessageDeflateOptio
   checkIntegerOption(options.level, "level", -1, 9);
   checkIntegerOption(options.memLevel, "memLevel", 1, 9);
   checkIntegerOption(options.concurrencyLimit, "concurrencyLimit", 1, 1 << 20);
+  checkIntegerOption(options.syncLimit, "syncLimit", 0, 1 << 30);
 }
 
 /**
@@ -220,13 +235,13 @@ function acceptOffer(offer: ReadParams, options: PerMessageDeflateOptions): { pa
   const answer: ExtensionParam[] = [];
 
   // RFC 7692 §7.1.1.1: accepting an offer with server_no_context_takeover means answering with
-  // it; the server MAY also add it unasked.
-  const serverNoContextTakeover = offer.serverNoContextTakeover || options.serverNoContextTakeover === true;
+  // it; the server MAY also add it unasked, and does unless told not to (no per-connection state).
+  const serverNoContextTakeover = offer.serverNoContextTakeover || options.serverNoContextTakeover !== false;
   if (serverNoContextTakeover) answer.push({ name: SERVER_NO_CONTEXT_TAKEOVER, value: true });
 
-  // RFC 7692 §7.1.1.2: the server MAY answer with client_no_context_takeover, offered or not.
-  // Answering a client that offered it lets this side drop its inflate context between messages.
-  const clientNoContextTakeover = offer.clientNoContextTakeover || options.clientNoContextTakeover === true;
+  // RFC 7692 §7.1.1.2: the server MAY answer with client_no_context_takeover, offered or not,
+  // and does unless told not to: this side then keeps no inflate context between messages.
+  const clientNoContextTakeover = offer.clientNoContextTakeover || options.clientNoContextTakeover !== false;
   if (clientNoContextTakeover) answer.push({ name: CLIENT_NO_CONTEXT_TAKEOVER, value: true });
 
   // RFC 7692 §7.1.2.1: an offered server_max_window_bits is accepted by answering with the same

@@ -62,7 +62,7 @@ class SseStream implements TopicSink {
   }
 
   writable(): boolean {
-    return !this.closed && this.res.writableLength <= this.limits.maxBuffered;
+    return !this.closed && buffered(this.res) <= this.limits.maxBuffered;
   }
 
   waitWritable(): Promise<void> {
@@ -181,14 +181,16 @@ export class SseEndpoint {
   private open(req: IncomingMessage, res: ServerResponse, topics: string[], from: Array<OffsetParts | null>): void {
     if (req.destroyed || res.destroyed) return;
     if (this.streams.size >= this.limits.maxStreams) return void fail(res, 503, "too many event streams", { "Retry-After": "5" });
+    const h2 = req.httpVersionMajor >= 2;
     res.writeHead(200, {
       "Content-Type": "text/event-stream; charset=utf-8",
       "Cache-Control": "no-store",
-      Connection: "keep-alive",
+      // RFC 9113 §8.2.2: no connection-specific header fields in HTTP/2.
+      ...(h2 ? {} : { Connection: "keep-alive" }),
       // Nginx and similar proxies must not buffer the stream.
       "X-Accel-Buffering": "no",
     });
-    res.socket?.setNoDelay(true);
+    if (!h2) res.socket?.setNoDelay(true);
     res.write(`retry: ${this.limits.retryMs}\n\n`);
     const stream = new SseStream(res, topics, this.limits, from);
     this.streams.add(stream);
@@ -217,6 +219,15 @@ export class SseEndpoint {
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
     this.heartbeat = null;
   }
+}
+
+/**
+ * Bytes written to `res` and not yet handed to the socket: an HTTP/1.1 response's own
+ * count, or (HTTP/2 compatibility API) its stream's.
+ */
+function buffered(res: ServerResponse): number {
+  const r = res as ServerResponse & { stream?: { writableLength?: number } };
+  return r.writableLength ?? r.stream?.writableLength ?? 0;
 }
 
 /** Answers a refused SSE request; returns true (handled). */

@@ -10,7 +10,7 @@ import { WebSocketServer } from "../../src/server/server.js";
 import type { TopicsOptions } from "../../src/server/topics-options.js";
 import { launchChromium } from "../helpers/chromium.js";
 import { componentOrSkip } from "../helpers/components.js";
-import { waitUntil } from "../helpers/time.js";
+import { scaled, waitUntil } from "../helpers/time.js";
 
 const durable = (t: string): boolean => t.startsWith("d:");
 
@@ -70,8 +70,11 @@ describe("SSE", () => {
     const messages = async (): Promise<Log> => (await log()).filter((e) => e.type === "message");
     await waitUntil(() => wss.subscriberCount("d:sse") === 1, "the EventSource subscribed");
     for (let i = 1; i <= 5; i++) await wss.publishDurable("d:sse", { i });
-    let got: Log = [];
-    for (let k = 0; k < 200 && got.length < 5; k++) got = await messages();
+    // A function, not a string, for the page (no eval needed).
+    const count = (n: number) =>
+      page.waitForFunction((n) => (globalThis as unknown as { log: Log }).log.filter((e) => e.type === "message").length >= n, n, { timeout: scaled(10_000) });
+    await count(5);
+    let got = await messages();
     assert.equal(got.length, 5);
     assert.deepEqual(got.map((e) => e.id), [1, 2, 3, 4, 5].map((i) => `${history.epoch}-${i}`));
     assert.deepEqual(JSON.parse(got[0].data), { topic: "d:sse", offset: `${history.epoch}-1`, data: { i: 1 } });
@@ -80,7 +83,8 @@ describe("SSE", () => {
     for (const s of wss.sse!["streams"] as Set<{ res: { socket: { destroy(): void } | null } }>) s.res.socket?.destroy();
     await waitUntil(() => wss.subscriberCount("d:sse") === 0, "the stream closed");
     for (let i = 6; i <= 10; i++) await wss.publishDurable("d:sse", { i });
-    for (let k = 0; k < 400 && got.length < 10; k++) got = await messages();
+    await count(10);
+    got = await messages();
     assert.deepEqual(got.map((e) => JSON.parse(e.data).data.i), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     assert.equal(lastEventIds.at(-1), `${history.epoch}-5`, "the browser sent Last-Event-ID");
     assert.equal((await log()).filter((e) => e.type === "unrecoverable").length, 0);

@@ -104,5 +104,13 @@ test("wsx serve --http2: a room's SSE stream over HTTP/2 (no connection-specific
   await waitUntil(() => body.includes("event: subscribed"), "subscribed over h2");
   assert.equal(status, 200);
   assert.match(body, /^retry: \d+\n\n/);
+  // A live message reaches the HTTP/2 stream (its buffered bytes are read from the h2 stream).
+  const ws = new WebSocket(`wss://${s.host}/chat`, { rejectUnauthorized: false });
+  t.after(() => ws.terminate());
+  await new Promise<void>((resolve, reject) => (ws.once("open", () => resolve()), ws.once("error", reject)));
+  ws.send(JSON.stringify({ type: "join", room: "h2", name: "ann" }));
+  ws.send(JSON.stringify({ type: "say", text: "over h2" }));
+  await waitUntil(() => body.includes('"over h2"'), "the message over h2");
+  assert.doesNotMatch(body, /event: overflow/);
   stream.close();
 });

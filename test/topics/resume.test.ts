@@ -109,7 +109,7 @@ describe("wsx.topics.v1 on one server (memory history)", () => {
     const e = await c1.next((f) => f.op === "error", "forbidden");
     assert.deepEqual([e.code, e.id, e.topic], ["forbidden", "x", "d:t"]);
 
-    const { url } = await topicsServer(t, {
+    const { wss: wss2, url } = await topicsServer(t, {
       topics: {
         durable,
         authorize: async (_ws, action, topic) => {
@@ -128,6 +128,13 @@ describe("wsx.topics.v1 on one server (memory history)", () => {
     const ops = c.frames.map((f: TopicFrame) => `${f.op}:${f.topic ?? ""}:${f.code ?? ""}`);
     assert.deepEqual(ops.slice(0, 2), ["error:d:secret:forbidden", "subscribed:d:open:"]);
     assert.ok(ops.includes("error:d:closed:forbidden"));
+    // An unsub right after a sub still waiting on authorize applies after it.
+    c.send({ op: "sub", topic: "d:later" });
+    c.send({ op: "unsub", topic: "d:later" });
+    c.send({ op: "sub", topic: "d:marker" });
+    await c.next((f) => f.op === "subscribed" && f.topic === "d:marker", "marker");
+    const [server] = wss2.clients;
+    assert.deepEqual(server.topics.sort(), ["d:marker", "d:open"]);
     assert.ok(c.frames.some((f) => f.op === "ack" && f.id === "1" && seqOf(f.offset) === 1));
   });
 

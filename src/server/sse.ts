@@ -140,10 +140,12 @@ export class SseEndpoint {
 
   /** Handles `req` if it is for the SSE path; false otherwise. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname !== this.limits.path) return false;
+    // Split by hand: `new URL` throws on some request targets a peer may send ("//[").
+    const target = req.url ?? "/";
+    const q = target.indexOf("?");
+    if ((q === -1 ? target : target.slice(0, q)) !== this.limits.path) return false;
     if (req.method !== "GET") return fail(res, 405, "use GET", { Allow: "GET" });
-    const topics = url.searchParams.getAll("topic");
+    const topics = new URLSearchParams(q === -1 ? "" : target.slice(q + 1)).getAll("topic");
     if (topics.length === 0 || topics.length > this.limits.maxTopics) return fail(res, 400, `name 1-${this.limits.maxTopics} topics (?topic=…)`);
     for (const topic of topics) {
       if (topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) return fail(res, 400, `topics are 1-${MAX_TOPIC_LENGTH} characters`);

@@ -146,6 +146,15 @@ describe("SSE", () => {
       req.end();
     });
     assert.equal(post, 405);
+    // Request targets `new URL` would throw on are just not this endpoint's.
+    const { connect } = await import("node:net");
+    const raw = connect(Number(new URL(base).port), "127.0.0.1");
+    t.after(() => raw.destroy());
+    let answer = "";
+    raw.on("data", (d) => (answer += d.toString()));
+    raw.write("GET //[ HTTP/1.1\r\nHost: x\r\n\r\n");
+    await waitUntil(() => answer.includes("\r\n\r\n"), "an answer");
+    assert.match(answer, /^HTTP\/1\.1 200/);
   });
 
   test("a reader that stops reading is dropped once maxBuffered bytes wait for it; the server holds no more than that", async (t) => {

@@ -138,8 +138,17 @@ export class SseEndpoint {
     return this.streams.size;
   }
 
-  /** Handles `req` if it is for the SSE path; false otherwise. */
+  /** Handles `req` if it is for the SSE path; false otherwise. A throw of user code (`durable`) answers 500. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
+    try {
+      return this.route(req, res);
+    } catch (error) {
+      this.durable.onError(error);
+      return fail(res, 500, "internal error");
+    }
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse): boolean {
     // Split by hand: `new URL` throws on some request targets a peer may send ("//[").
     const target = req.url ?? "/";
     const q = target.indexOf("?");

@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { HistoryUnavailableError, type HistoryEntry, type HistoryFeed, type HistoryRead, type HistoryStore, type ReadPosition } from "../server/history.js";
 import { newEpoch } from "../server/offset.js";
-import { APPEND, READ, scriptSha } from "./stream-scripts.js";
+import { APPEND, BUMP_EPOCH, READ, scriptSha } from "./stream-scripts.js";
 
 /** Options of {@link RedisHistory}. */
 export interface RedisHistoryOptions {
@@ -46,6 +46,8 @@ interface Client {
   close?(): Promise<unknown>;
   quit?(): Promise<unknown>;
   destroy?(): void;
+  /** redis@4's name for destroy. */
+  disconnect?(): Promise<void>;
   duplicate(): Client;
   on(event: string, f: (...args: any[]) => void): unknown;
   sendCommand(args: string[]): Promise<unknown>;
@@ -67,6 +69,14 @@ interface Watch {
   /** The last entry ID read ("0-<seq>"). */
   cursor: string;
   epoch: string;
+  /**
+   * Whether every entry after the cursor belongs to `epoch` or a newer lineage (true after a
+   * position taken from the meta hash; false while reading a new lineage from the stream's
+   * start, where an older lineage's entries may come first).
+   */
+  current: boolean;
+  /** An entry of another epoch stopped the reader: the next check decides. */
+  mismatch?: boolean;
 }
 
 /** Counters of one {@link RedisHistory}. */
@@ -208,14 +218,14 @@ export class RedisHistory extends EventEmitter implements HistoryStore {
     } catch (err) {
       // Redis is down: the reader finds the position when it is back (live from there).
       if (this.wanted.has(topic) && !this.watches.has(topic)) {
-        this.watches.set(topic, { cursor: "", epoch: "" });
+        this.watches.set(topic, { cursor: "", epoch: "", current: true });
         this.recheck = true;
         this.wakeReader();
       }
       throw err;
     }
     if (!this.wanted.has(topic) || this.watches.has(topic)) return;
-    this.watches.set(topic, { cursor: `0-${head.last}`, epoch: head.epoch });
+    this.watches.set(topic, { cursor: `0-${head.last}`, epoch: head.epoch, current: true });
     this.wakeReader();
   }
 
@@ -265,10 +275,16 @@ export class RedisHistory extends EventEmitter implements HistoryStore {
       if (c === null) continue;
       try {
         // The reader may be blocked in XREAD: do not wait for it.
-        if (c === this.reader) c.destroy?.();
-        else await Promise.race([(c.close ?? c.quit)?.call(c), new Promise((r) => setTimeout(r, 1000).unref())]);
+        if (c === this.reader) drop(c);
+        else {
+          // A clean close waits for the replies still owed; while Redis is unreachable they
+          // may never come: wait a bounded time, then drop the connection.
+          const closing = Promise.resolve((c.close ?? c.quit)?.call(c)).then(() => true);
+          const closed = await Promise.race([closing, new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref())]);
+          if (!closed) drop(c);
+        }
       } catch {
-        c.destroy?.();
+        drop(c);
       }
     }
   }
@@ -381,15 +397,30 @@ export class RedisHistory extends EventEmitter implements HistoryStore {
     const w = this.watches.get(topic);
     if (w === undefined) return;
     for (const [id, fields] of entries) {
-      w.cursor = id;
       let data = "";
       let time = 0;
+      let epoch = w.epoch;
       for (let i = 0; i < fields.length; i += 2) {
         if (fields[i] === "d") data = fields[i + 1];
         else if (fields[i] === "t") time = Number(fields[i + 1]);
+        else if (fields[i] === "e") epoch = fields[i + 1];
       }
+      if (epoch !== w.epoch) {
+        // Before the current lineage's first entry: an older lineage's leftovers, skipped.
+        if (!w.current) {
+          w.cursor = id;
+          continue;
+        }
+        // After it: the history was replaced under us (data lost, keys deleted) without this
+        // reader seeing an outage. Check the epoch before reading on.
+        this.recheck = true;
+        w.mismatch = true;
+        return;
+      }
+      w.current = true;
+      w.cursor = id;
       this.stats.read++;
-      this.feed?.entry(topic, w.epoch, { seq: Number(id.slice(id.indexOf("-") + 1)), data, time });
+      this.feed?.entry(topic, epoch, { seq: Number(id.slice(id.indexOf("-") + 1)), data, time });
     }
   }
 
@@ -406,10 +437,30 @@ export class RedisHistory extends EventEmitter implements HistoryStore {
         // server tells each subscriber it cannot recover what it had).
         w.epoch = head.epoch;
         w.cursor = "0-0";
+        w.current = false;
         this.feed?.reset(topic, head.epoch, 0);
+      } else if (head.last < Number(w.cursor.slice(w.cursor.indexOf("-") + 1))) {
+        // Same epoch but behind what this reader already read: Redis came back from an older
+        // persistence file, and the next seqs would repeat ones subscribers have. Change the
+        // lineage (once, whichever node sees it first) so that they are told.
+        const epoch = String(await this.cmd!.sendCommand(["EVAL", BUMP_EPOCH, "1", this.meta(topic), w.epoch, newEpoch()]));
+        w.epoch = epoch;
+        w.cursor = `0-${head.last}`;
+        w.current = true;
+        this.feed?.reset(topic, epoch, head.last);
+      } else if (w.mismatch === true) {
+        // Same lineage: the entry of another epoch after the cursor was a leftover.
+        w.current = false;
       }
+      w.mismatch = false;
     }
   }
+}
+
+/** Closes a connection at once, without waiting for replies. */
+function drop(c: Client): void {
+  if (c.destroy !== undefined) c.destroy();
+  else void c.disconnect?.().catch(() => {});
 }
 
 function delay(ms: number): Promise<void> {

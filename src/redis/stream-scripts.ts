@@ -2,7 +2,8 @@
  * The Lua scripts of `RedisHistory`, run atomically by Redis (EVALSHA, EVAL on NOSCRIPT).
  *
  * Keys of a topic T (prefix P; the braces keep them in one Redis Cluster slot):
- *   P{T}:s  the stream; entry ID `0-<seq>`, fields d (JSON), t (ms), p (producer), q (its number)
+ *   P{T}:s  the stream; entry ID `0-<seq>`, fields d (JSON), t (ms), p (producer), q (its
+ *           number), e (the epoch, so a reader notices a lineage change in the entries themselves)
  *   P{T}:m  a hash: e = epoch, n = last seq, and per producer id its last number (dedupe)
  *
  * The epoch is regenerated only when the meta hash is missing (the data was lost): then the
@@ -81,7 +82,7 @@ for i = 7, #ARGV, 3 do
   else
     st.n = st.n + 1
     st.seen = number
-    redis.call('XADD', s, 'MAXLEN', '~', ARGV[2], '0-' .. st.n, 'd', ARGV[i + 2], 't', ARGV[3], 'p', producer, 'q', number)
+    redis.call('XADD', s, 'MAXLEN', '~', ARGV[2], '0-' .. st.n, 'd', ARGV[i + 2], 't', ARGV[3], 'p', producer, 'q', number, 'e', st.e)
     out[#out + 1] = st.e
     out[#out + 1] = st.n
   end
@@ -126,6 +127,21 @@ if limit > 0 and after < n then
   end
 end
 return out
+`;
+
+/**
+ * NEW EPOCH if the epoch is still `old`. KEYS: meta. ARGV: old, new. Returns the epoch now.
+ * Run when a reader finds the history behind what it had already read (Redis restarted from
+ * a persistence file older than what it had acknowledged): the seqs after it would be reused,
+ * so the lineage must change for subscribers to be told.
+ */
+export const BUMP_EPOCH = `
+local e = redis.call('HGET', KEYS[1], 'e')
+if e == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'e', ARGV[2])
+  return ARGV[2]
+end
+return e
 `;
 
 /** The SHA1 Redis names a script by (EVALSHA). */

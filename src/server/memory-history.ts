@@ -18,6 +18,7 @@ export interface MemoryHistoryOptions {
 
 /** One topic's ring. */
 class Ring {
+  constructor(readonly epoch: string) {}
   readonly entries: HistoryEntry[] = [];
   /** Index of the oldest entry in `entries` (entries before it are dropped lazily). */
   head = 0;
@@ -26,7 +27,9 @@ class Ring {
 
 /**
  * A {@link HistoryStore} in memory. Its epoch is random per instance: a restarted process
- * has a new epoch, so clients holding older offsets are told they cannot recover.
+ * has a new epoch, so clients holding older offsets are told they cannot recover. A topic
+ * whose history was dropped for `maxTopics` and that starts again gets an epoch of its own
+ * (`epoch` + "x" + a counter), so its new seqs are never mistaken for old ones.
  *
  * Memory held: at most `maxTopics × maxCount` messages.
  */
@@ -39,6 +42,8 @@ export class MemoryHistory implements HistoryStore {
   private readonly topics = new Map<string, Ring>();
   private readonly watched = new Set<string>();
   private feed: HistoryFeed | null = null;
+  /** Topics dropped for maxTopics so far. */
+  private evictions = 0;
   /** Clock, replaceable in tests. */
   now: () => number = Date.now;
 
@@ -79,15 +84,16 @@ export class MemoryHistory implements HistoryStore {
       if (this.topics.size >= this.maxTopics) {
         const oldest = this.topics.keys().next().value as string;
         this.topics.delete(oldest);
+        this.evictions++;
       }
-      ring = new Ring();
+      ring = new Ring(this.currentEpoch());
       this.topics.set(topic, ring);
     }
     const entry: HistoryEntry = { seq: ++ring.last, data, time: this.now() };
     ring.entries.push(entry);
     this.trim(ring);
-    if (this.watched.has(topic)) this.feed?.entry(topic, this.epoch, entry);
-    return { epoch: this.epoch, seq: entry.seq };
+    if (this.watched.has(topic)) this.feed?.entry(topic, ring.epoch, entry);
+    return { epoch: ring.epoch, seq: entry.seq };
   }
 
   /** @internal HistoryStore */
@@ -98,7 +104,7 @@ export class MemoryHistory implements HistoryStore {
   /** @internal the synchronous read behind {@link read} */
   readNow(topic: string, position: ReadPosition, limit: number): HistoryRead {
     const ring = this.topics.get(topic);
-    if (ring === undefined) return { epoch: this.epoch, entries: [], first: 1, last: 0 };
+    if (ring === undefined) return { epoch: this.currentEpoch(), entries: [], first: 1, last: 0 };
     this.trim(ring);
     const kept = ring.entries.length - ring.head;
     const first = kept === 0 ? ring.last + 1 : ring.entries[ring.head].seq;
@@ -106,7 +112,12 @@ export class MemoryHistory implements HistoryStore {
     // Entries are consecutive: the one with seq s is at head + (s - first).
     const start = ring.head + Math.max(0, after + 1 - first);
     const entries = ring.entries.slice(start, Math.min(ring.entries.length, start + limit));
-    return { epoch: this.epoch, entries, first, last: ring.last };
+    return { epoch: ring.epoch, entries, first, last: ring.last };
+  }
+
+  /** The epoch a topic starting now gets. */
+  private currentEpoch(): string {
+    return this.evictions === 0 ? this.epoch : `${this.epoch}x${this.evictions.toString(36)}`;
   }
 
   /** Number of messages kept for `topic` (after the age limit). */

@@ -62,7 +62,7 @@ class SseStream implements TopicSink {
   }
 
   writable(): boolean {
-    return !this.closed && this.res.writableLength <= this.limits.maxBuffered;
+    return !this.closed && buffered(this.res) <= this.limits.maxBuffered;
   }
 
   waitWritable(): Promise<void> {
@@ -138,12 +138,23 @@ export class SseEndpoint {
     return this.streams.size;
   }
 
-  /** Handles `req` if it is for the SSE path; false otherwise. */
+  /** Handles `req` if it is for the SSE path; false otherwise. A throw of user code (`durable`) answers 500. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname !== this.limits.path) return false;
+    try {
+      return this.route(req, res);
+    } catch (error) {
+      this.durable.onError(error);
+      return fail(res, 500, "internal error");
+    }
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse): boolean {
+    // Split by hand: `new URL` throws on some request targets a peer may send ("//[").
+    const target = req.url ?? "/";
+    const q = target.indexOf("?");
+    if ((q === -1 ? target : target.slice(0, q)) !== this.limits.path) return false;
     if (req.method !== "GET") return fail(res, 405, "use GET", { Allow: "GET" });
-    const topics = url.searchParams.getAll("topic");
+    const topics = new URLSearchParams(q === -1 ? "" : target.slice(q + 1)).getAll("topic");
     if (topics.length === 0 || topics.length > this.limits.maxTopics) return fail(res, 400, `name 1-${this.limits.maxTopics} topics (?topic=…)`);
     for (const topic of topics) {
       if (topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) return fail(res, 400, `topics are 1-${MAX_TOPIC_LENGTH} characters`);
@@ -181,14 +192,16 @@ export class SseEndpoint {
   private open(req: IncomingMessage, res: ServerResponse, topics: string[], from: Array<OffsetParts | null>): void {
     if (req.destroyed || res.destroyed) return;
     if (this.streams.size >= this.limits.maxStreams) return void fail(res, 503, "too many event streams", { "Retry-After": "5" });
+    const h2 = req.httpVersionMajor >= 2;
     res.writeHead(200, {
       "Content-Type": "text/event-stream; charset=utf-8",
       "Cache-Control": "no-store",
-      Connection: "keep-alive",
+      // RFC 9113 §8.2.2: no connection-specific header fields in HTTP/2.
+      ...(h2 ? {} : { Connection: "keep-alive" }),
       // Nginx and similar proxies must not buffer the stream.
       "X-Accel-Buffering": "no",
     });
-    res.socket?.setNoDelay(true);
+    if (!h2) res.socket?.setNoDelay(true);
     res.write(`retry: ${this.limits.retryMs}\n\n`);
     const stream = new SseStream(res, topics, this.limits, from);
     this.streams.add(stream);
@@ -217,6 +230,15 @@ export class SseEndpoint {
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
     this.heartbeat = null;
   }
+}
+
+/**
+ * Bytes written to `res` and not yet handed to the socket: an HTTP/1.1 response's own
+ * count, or (HTTP/2 compatibility API) its stream's.
+ */
+function buffered(res: ServerResponse): number {
+  const r = res as ServerResponse & { stream?: { writableLength?: number } };
+  return r.writableLength ?? r.stream?.writableLength ?? 0;
 }
 
 /** Answers a refused SSE request; returns true (handled). */

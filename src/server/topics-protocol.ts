@@ -179,8 +179,8 @@ export class TopicsProtocol {
         return this.authorized(ws, "sub", topic, id, () => this.subscribe(ws, topic, from, last, id));
       }
       case "unsub":
-        ws.unsubscribe(topic);
-        return;
+        // After any operation still waiting on `authorize` (a sub then unsub stays unsubscribed).
+        return this.inOrder(ws, () => void ws.unsubscribe(topic));
       case "pub": {
         if (!("data" in op)) return void ws.send(errorFrame("bad-request", "pub needs data", id, topic));
         const json = JSON.stringify(op.data);
@@ -241,8 +241,13 @@ export class TopicsProtocol {
         () => deny(),
       );
     };
+    this.inOrder(ws, run);
+  }
+
+  /** Runs `op` now, or after the operations of this connection still waiting on `authorize`. */
+  private inOrder(ws: ServerWebSocket<any>, op: () => void | Promise<void>): void {
     if (ws.topicOps === null) {
-      const r = run();
+      const r = op();
       if (r !== undefined) this.chain(ws, r);
       return;
     }
@@ -250,7 +255,7 @@ export class TopicsProtocol {
     ws.topicOpsPending++;
     this.chain(ws, ws.topicOps.then(() => {
       ws.topicOpsPending--;
-      return run();
+      return op();
     }));
   }
 

@@ -80,3 +80,32 @@ test("durable messages go out compressed once to permessage-deflate subscribers,
   // Highly compressible text went out compressed: payload bytes per wire byte well above 1.
   assert.ok(s.compressionRatio > 5, `compression ratio ${s.compressionRatio}`);
 });
+
+test("subscription churn leaves nothing behind: 10,000 durable subscribe/unsubscribe cycles with replays", async (t) => {
+  const history = new MemoryHistory({ maxCount: 10 });
+  let server: ServerWebSocket<undefined> | null = null;
+  const { wss, url } = await topicsServer(t, { topics: { durable: () => true, history }, open: (ws) => void (server = ws) });
+  const ws = new WebSocket(url);
+  t.after(() => ws.terminate());
+  await new Promise((r) => ws.once("open", r));
+  await waitUntil(() => server !== null, "connected");
+  for (let i = 0; i < 100; i++) history.appendNow(`c${i}`, String(i));
+  const { retainedBytes, MiB } = await import("../helpers/memory.js");
+  const cycle = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      const topic = `c${i % 100}`;
+      server!.subscribe(topic, { last: 5 });
+      if (i % 2 === 0) await new Promise((r) => setImmediate(r)); // half of them finish their replay
+      server!.unsubscribe(topic);
+    }
+  };
+  await cycle(1000);
+  const before = retainedBytes();
+  await cycle(10_000);
+  await new Promise((r) => setTimeout(r, 50));
+  const grown = retainedBytes() - before;
+  assert.equal(wss.subscriberCount("c1"), 0);
+  assert.equal((wss.durable as unknown as { feeds: Map<string, unknown> }).feeds.size, 0, "no topic feed left");
+  assert.deepEqual(server!.topics, []);
+  assert.ok(grown < 2 * MiB, `retained ${grown} bytes more`);
+});

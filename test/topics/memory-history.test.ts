@@ -51,13 +51,24 @@ test("the age limit drops messages older than maxAgeMs, on append and on read", 
   assert.deepEqual([gone.first, gone.last, gone.entries.length], [3, 2, 0]);
 });
 
-test("past maxTopics the oldest topic's history goes", async () => {
+test("past maxTopics the oldest topic's history goes; when it starts again it has a new epoch (seqs never reused)", async () => {
   const h = new MemoryHistory({ maxTopics: 2 });
-  await h.append("a", "1");
+  const a1 = await h.append("a", "1");
+  await h.append("a", "2");
   await h.append("b", "1");
-  await h.append("c", "1");
+  const c1 = await h.append("c", "1");
   assert.equal(h.size("a"), 0);
   assert.equal(h.size("c"), 1);
+  assert.equal(a1.epoch, h.epoch);
+  const empty = await h.read("a", { after: 2 }, 10);
+  assert.notEqual(empty.epoch, h.epoch, "a reader of the dropped topic sees another epoch");
+  const a2 = await h.append("a", "again");
+  assert.equal(a2.seq, 1);
+  assert.notEqual(a2.epoch, a1.epoch);
+  assert.match(a2.epoch, /^[A-Za-z0-9]+$/);
+  assert.equal((await h.read("a", { after: 0 }, 10)).epoch, a2.epoch);
+  assert.equal((await h.read("c", { after: 0 }, 10)).epoch, c1.epoch, "topics kept keep theirs");
+  assert.equal((await h.append("c", "2")).epoch, c1.epoch);
 });
 
 test("a flood stays within maxCount × message size", async () => {

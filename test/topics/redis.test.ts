@@ -6,6 +6,7 @@ import { describe, test, type TestContext } from "node:test";
 import { RedisHistory } from "../../src/redis/redis-history.js";
 import { HistoryUnavailableError } from "../../src/server/history.js";
 import { skipUnless } from "../helpers/components.js";
+import { startRelay } from "../helpers/relay.js";
 import { startRedis } from "../helpers/redis.js";
 import { waitUntil } from "../helpers/time.js";
 import { connectTopics, seqOf, topicsServer } from "./helpers.js";
@@ -109,5 +110,63 @@ describe("durable topics through Redis Streams", { skip: await skipUnless("redis
     c.send({ op: "sub", topic: "d:e", from: old });
     await c.next((f) => f.op === "subscribed", "subscribed");
     assert.deepEqual(c.frames[0], { op: "unrecoverable", topic: "d:e", from: old, reason: "epoch" });
+  });
+
+  test("a history replaced under a live subscriber, with no outage (FLUSHALL): unrecoverable/epoch, then the new lineage from its start", async (t) => {
+    const redis = await startRedis({ t });
+    const a = await node(t, redis.url);
+    const b = await node(t, redis.url);
+    const c = await connectTopics(t, b.url);
+    c.send({ op: "sub", topic: "d:live" });
+    await c.next((f) => f.op === "subscribed", "subscribed");
+    for (let i = 1; i <= 5; i++) await a.wss.publishDurable("d:live", i);
+    await waitUntil(() => c.messages("d:live").length === 5, "5 before");
+    const before = c.messages("d:live")[4].offset!;
+    const { createClient } = await import("redis");
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    await admin.flushAll();
+    await admin.close();
+    // More than were there before: the new lineage's first entries are below the old cursor.
+    for (let i = 1; i <= 8; i++) await a.wss.publishDurable("d:live", 100 + i);
+    await waitUntil(() => c.messages("d:live").length === 13, "the new lineage");
+    const after = c.messages("d:live").slice(5);
+    assert.deepEqual(after.map((f) => f.data), [101, 102, 103, 104, 105, 106, 107, 108]);
+    assert.deepEqual(after.map((f) => seqOf(f.offset)), [1, 2, 3, 4, 5, 6, 7, 8]);
+    const u = c.frames.find((f) => f.op === "unrecoverable");
+    assert.deepEqual([u?.reason, u?.from], ["epoch", before]);
+  });
+
+  test("Redis comes back older than what a node's reader had read (a rolled-back AOF): the lineage changes and subscribers are told", async (t) => {
+    const redis = await startRedis({ t });
+    const relay = await startRelay(redis.port, t);
+    const a = await node(t, redis.url);
+    const b = await node(t, `redis://127.0.0.1:${relay.port}`);
+    const c = await connectTopics(t, b.url);
+    c.send({ op: "sub", topic: "d:rb" });
+    await c.next((f) => f.op === "subscribed", "subscribed");
+    for (let i = 1; i <= 10; i++) await a.wss.publishDurable("d:rb", i);
+    await waitUntil(() => c.messages("d:rb").length === 10, "10 before");
+    const last = c.messages("d:rb")[9].offset!;
+    relay.hold();
+    relay.cut();
+    await waitUntil(() => b.history.stats.readerFailures > 0, "node B's reader noticed");
+    // As if Redis restarted from a file that lacks the last 4 appends.
+    const { createClient } = await import("redis");
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    await admin.xDel("wsx:h:{d:rb}:s", ["0-7", "0-8", "0-9", "0-10"]);
+    await admin.sendCommand(["XSETID", "wsx:h:{d:rb}:s", "0-6"]);
+    await admin.hSet("wsx:h:{d:rb}:m", "n", "6");
+    await admin.close();
+    relay.release();
+    const u = await c.next((f) => f.op === "unrecoverable", "unrecoverable", 0, 15_000);
+    assert.deepEqual([u.reason, u.from], ["epoch", last]);
+    for (let i = 1; i <= 3; i++) await a.wss.publishDurable("d:rb", 100 + i);
+    await waitUntil(() => c.messages("d:rb").length === 13, "the new lineage");
+    const after = c.messages("d:rb").slice(10);
+    assert.deepEqual(after.map((f) => f.data), [101, 102, 103]);
+    assert.ok(after.every((f) => f.offset!.split("-")[0] !== last.split("-")[0]), "a new epoch");
+    assert.deepEqual(after.map((f) => seqOf(f.offset)), [7, 8, 9]);
   });
 });

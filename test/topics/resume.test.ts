@@ -3,6 +3,7 @@
 // ephemeral topics through the same protocol, and the server API (`ws.subscribe(topic, {from})`).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { HistoryUnavailableError, type HistoryRead, type ReadPosition } from "../../src/server/history.js";
 import { MemoryHistory } from "../../src/server/memory-history.js";
 import type { ServerWebSocket } from "../../src/server/server-websocket.js";
 import type { UnrecoverableEvent } from "../../src/server/topics-options.js";
@@ -108,7 +109,7 @@ describe("wsx.topics.v1 on one server (memory history)", () => {
     const e = await c1.next((f) => f.op === "error", "forbidden");
     assert.deepEqual([e.code, e.id, e.topic], ["forbidden", "x", "d:t"]);
 
-    const { url } = await topicsServer(t, {
+    const { wss: wss2, url } = await topicsServer(t, {
       topics: {
         durable,
         authorize: async (_ws, action, topic) => {
@@ -127,6 +128,13 @@ describe("wsx.topics.v1 on one server (memory history)", () => {
     const ops = c.frames.map((f: TopicFrame) => `${f.op}:${f.topic ?? ""}:${f.code ?? ""}`);
     assert.deepEqual(ops.slice(0, 2), ["error:d:secret:forbidden", "subscribed:d:open:"]);
     assert.ok(ops.includes("error:d:closed:forbidden"));
+    // An unsub right after a sub still waiting on authorize applies after it.
+    c.send({ op: "sub", topic: "d:later" });
+    c.send({ op: "unsub", topic: "d:later" });
+    c.send({ op: "sub", topic: "d:marker" });
+    await c.next((f) => f.op === "subscribed" && f.topic === "d:marker", "marker");
+    const [server] = wss2.clients;
+    assert.deepEqual(server.topics.sort(), ["d:marker", "d:open"]);
     assert.ok(c.frames.some((f) => f.op === "ack" && f.id === "1" && seqOf(f.offset) === 1));
   });
 
@@ -168,6 +176,35 @@ describe("wsx.topics.v1 on one server (memory history)", () => {
     assert.deepEqual(c.messages("e:chat").map((f) => [f.offset, f.data]), [[null, { hi: 1 }], [null, "not json"]]);
     assert.deepEqual(got, ['{"hi":1}', "not json"]);
     assert.ok(c.frames.some((f) => f.op === "ack" && f.id === "a" && f.offset === null));
+  });
+
+  test("a store that cannot be reached: pub gets error/unavailable; sub from an offset gets unrecoverable/unavailable, then live", async (t) => {
+    class Flaky extends MemoryHistory {
+      down = true;
+      override append(topic: string, data: string) {
+        return this.down ? Promise.reject(new HistoryUnavailableError("store down")) : super.append(topic, data);
+      }
+      override read(topic: string, position: ReadPosition, limit: number): Promise<HistoryRead> {
+        return this.down ? Promise.reject(new HistoryUnavailableError("store down")) : super.read(topic, position, limit);
+      }
+    }
+    const history = new Flaky();
+    const errors: unknown[] = [];
+    const { wss, url } = await topicsServer(t, { topics: { durable, history, authorize: () => true } });
+    wss.on("error", (e) => errors.push(e));
+    const c = await connectTopics(t, url);
+    c.send({ op: "pub", topic: "d:f", data: 1, id: "p1" });
+    const e = await c.next((f) => f.op === "error", "error");
+    assert.deepEqual([e.code, e.id, e.topic], ["unavailable", "p1", "d:f"]);
+    c.send({ op: "sub", topic: "d:f", from: `${history.epoch}-3` });
+    const s = await c.next((f) => f.op === "subscribed", "subscribed");
+    assert.equal(s.offset, null);
+    assert.deepEqual(c.frames.find((f) => f.op === "unrecoverable"), { op: "unrecoverable", topic: "d:f", from: `${history.epoch}-3`, reason: "unavailable" });
+    history.down = false;
+    await wss.publishDurable("d:f", "back");
+    const m = await c.next((f) => f.op === "msg", "live again");
+    assert.equal(m.data, "back");
+    assert.ok(errors.length >= 2, "reported through the server's error event");
   });
 
   test("a throwing format hook closes that connection with 1011; the other subscribers keep getting messages", async (t) => {

@@ -88,3 +88,29 @@ test("wsx serve --redis: a room's history outlives the server; a member rejoinin
   assert.deepEqual(back.frames.filter((f) => f.type === "message").map((f) => f.text), ["two", "three"]);
   assert.equal(back.frames.some((f) => f.type === "unrecoverable"), false);
 });
+
+test("wsx serve --http2: a room's SSE stream over HTTP/2 (no connection-specific headers), resumable", async (t) => {
+  const s = await serve(t, ["--http2", "--quiet"], "https");
+  const { connect } = await import("node:http2");
+  const session = connect(`https://${s.host}`, { rejectUnauthorized: false });
+  t.after(() => session.destroy());
+  session.on("error", () => {});
+  const stream = session.request({ ":path": "/events?topic=room:h2", accept: "text/event-stream" });
+  let status = 0;
+  let body = "";
+  stream.on("response", (h) => (status = Number(h[":status"])));
+  stream.setEncoding("utf8");
+  stream.on("data", (c: string) => (body += c));
+  await waitUntil(() => body.includes("event: subscribed"), "subscribed over h2");
+  assert.equal(status, 200);
+  assert.match(body, /^retry: \d+\n\n/);
+  // A live message reaches the HTTP/2 stream (its buffered bytes are read from the h2 stream).
+  const ws = new WebSocket(`wss://${s.host}/chat`, { rejectUnauthorized: false });
+  t.after(() => ws.terminate());
+  await new Promise<void>((resolve, reject) => (ws.once("open", () => resolve()), ws.once("error", reject)));
+  ws.send(JSON.stringify({ type: "join", room: "h2", name: "ann" }));
+  ws.send(JSON.stringify({ type: "say", text: "over h2" }));
+  await waitUntil(() => body.includes('"over h2"'), "the message over h2");
+  assert.doesNotMatch(body, /event: overflow/);
+  stream.close();
+});

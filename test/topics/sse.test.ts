@@ -10,7 +10,7 @@ import { WebSocketServer } from "../../src/server/server.js";
 import type { TopicsOptions } from "../../src/server/topics-options.js";
 import { launchChromium } from "../helpers/chromium.js";
 import { componentOrSkip } from "../helpers/components.js";
-import { waitUntil } from "../helpers/time.js";
+import { scaled, waitUntil } from "../helpers/time.js";
 
 const durable = (t: string): boolean => t.startsWith("d:");
 
@@ -70,8 +70,11 @@ describe("SSE", () => {
     const messages = async (): Promise<Log> => (await log()).filter((e) => e.type === "message");
     await waitUntil(() => wss.subscriberCount("d:sse") === 1, "the EventSource subscribed");
     for (let i = 1; i <= 5; i++) await wss.publishDurable("d:sse", { i });
-    let got: Log = [];
-    for (let k = 0; k < 200 && got.length < 5; k++) got = await messages();
+    // A function, not a string, for the page (no eval needed).
+    const count = (n: number) =>
+      page.waitForFunction((n) => (globalThis as unknown as { log: Log }).log.filter((e) => e.type === "message").length >= n, n, { timeout: scaled(10_000) });
+    await count(5);
+    let got = await messages();
     assert.equal(got.length, 5);
     assert.deepEqual(got.map((e) => e.id), [1, 2, 3, 4, 5].map((i) => `${history.epoch}-${i}`));
     assert.deepEqual(JSON.parse(got[0].data), { topic: "d:sse", offset: `${history.epoch}-1`, data: { i: 1 } });
@@ -80,7 +83,8 @@ describe("SSE", () => {
     for (const s of wss.sse!["streams"] as Set<{ res: { socket: { destroy(): void } | null } }>) s.res.socket?.destroy();
     await waitUntil(() => wss.subscriberCount("d:sse") === 0, "the stream closed");
     for (let i = 6; i <= 10; i++) await wss.publishDurable("d:sse", { i });
-    for (let k = 0; k < 400 && got.length < 10; k++) got = await messages();
+    await count(10);
+    got = await messages();
     assert.deepEqual(got.map((e) => JSON.parse(e.data).data.i), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     assert.equal(lastEventIds.at(-1), `${history.epoch}-5`, "the browser sent Last-Event-ID");
     assert.equal((await log()).filter((e) => e.type === "unrecoverable").length, 0);
@@ -93,6 +97,21 @@ describe("SSE", () => {
     assert.match(String(s.res.headers["content-type"]), /^text\/event-stream/);
     await waitUntil(() => s.text().includes(": ping\n\n"), "a heartbeat");
     assert.ok(s.text().startsWith("retry: 1234\n\n"));
+  });
+
+  test("on a server wsx creates (port), SSE is served too, and a stream outlives the handshake timeout", async (t) => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", handshakeTimeout: 300, topics: { durable, sse: { path: "/events", heartbeatMs: 50 } } });
+    t.after(() => wss.close());
+    await wss.ready();
+    const s = await rawStream(t, `http://127.0.0.1:${wss.port}/events?topic=d:own`);
+    assert.equal(s.res.statusCode, 200);
+    // 12 heartbeats take at least 600 ms, twice the handshake (request) timeout.
+    await waitUntil(() => (s.text().match(/: ping\n\n/g) ?? []).length >= 12, "12 heartbeats");
+    assert.equal(s.res.complete, false, "still open");
+    await wss.publishDurable("d:own", "late");
+    await waitUntil(() => s.text().includes('"late"'), "a message after that");
+    const other = await rawStream(t, `http://127.0.0.1:${wss.port}/other`);
+    assert.equal(other.res.statusCode, 426);
   });
 
   test("several topics in one stream: the id carries every topic's offset; resuming with it replays each topic from its own offset", async (t) => {
@@ -127,6 +146,15 @@ describe("SSE", () => {
       req.end();
     });
     assert.equal(post, 405);
+    // Request targets `new URL` would throw on are just not this endpoint's.
+    const { connect } = await import("node:net");
+    const raw = connect(Number(new URL(base).port), "127.0.0.1");
+    t.after(() => raw.destroy());
+    let answer = "";
+    raw.on("data", (d) => (answer += d.toString()));
+    raw.write("GET //[ HTTP/1.1\r\nHost: x\r\n\r\n");
+    await waitUntil(() => answer.includes("\r\n\r\n"), "an answer");
+    assert.match(answer, /^HTTP\/1\.1 200/);
   });
 
   test("a reader that stops reading is dropped once maxBuffered bytes wait for it; the server holds no more than that", async (t) => {

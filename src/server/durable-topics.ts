@@ -243,7 +243,9 @@ export class DurableTopics implements HistoryFeed {
         let entries = read.entries;
         if (first) {
           first = false;
-          if (!this.start(sub, read)) entries = [];
+          const start = this.start(sub, read);
+          if (start === "restart") continue; // the new lineage, from its oldest kept entry
+          if (start === "skip") entries = [];
         } else if (read.epoch !== sub.epoch) {
           // The history restarted while we were reading: tell, and continue from the new epoch.
           const from = sub.offset();
@@ -272,20 +274,32 @@ export class DurableTopics implements HistoryFeed {
     }
   }
 
-  /** Sets the starting position from the first read, signalling what cannot be replayed; false: replay nothing. */
-  private start(sub: Subscription, read: HistoryRead): boolean {
+  /**
+   * Sets the starting position from the first read, signalling what cannot be replayed.
+   * "replay": deliver the read's entries; "skip": replay nothing; "restart": read again from
+   * `lastSeq` (set here).
+   */
+  private start(sub: Subscription, read: HistoryRead): "replay" | "skip" | "restart" {
     const { sink, topic, from } = sub;
     sub.epoch = read.epoch;
     if (from === null) {
       sub.lastSeq = read.entries.length > 0 ? read.entries[0].seq - 1 : read.last;
-      return true;
+      return "replay";
     }
     const fromOffset = formatOffset(from.epoch, from.seq);
-    if (from.epoch !== read.epoch || from.seq > read.last) {
-      // Another lineage (or an offset this lineage never issued): nothing to replay.
+    if (from.epoch !== read.epoch) {
+      // Another lineage (the history was lost and began again): say so, then replay what the
+      // new lineage kept from its start, as for a truncated history, since every message of
+      // it came after the subscriber's last.
+      sink.unrecoverable(topic, fromOffset, "epoch");
+      sub.lastSeq = read.first - 1;
+      return "restart";
+    }
+    if (from.seq > read.last) {
+      // An offset this lineage never issued (its store went back in time): nothing to replay.
       sink.unrecoverable(topic, fromOffset, "epoch");
       sub.lastSeq = read.last;
-      return false;
+      return "skip";
     }
     if (from.seq + 1 < read.first) {
       sink.unrecoverable(topic, fromOffset, "truncated");
@@ -293,7 +307,7 @@ export class DurableTopics implements HistoryFeed {
     } else {
       sub.lastSeq = from.seq;
     }
-    return true;
+    return "replay";
   }
 
   /** Flushes the replay buffer and switches to live delivery. */

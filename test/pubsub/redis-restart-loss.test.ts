@@ -5,15 +5,15 @@
 // report it; the publishing adapter counts the publishes that failed while Redis was down.
 //
 // To make "the publisher is back before the subscriber" certain rather than likely, the
-// subscribing adapter reaches Redis through a TCP relay in this test that holds new
+// subscribing adapter reaches Redis through a TCP relay (test/helpers/relay.ts) that holds new
 // connections until released.
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
-import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { test } from "node:test";
 import { RedisAdapter, type RedisLostMessages, type RedisReconnected } from "../../src/redis/index.js";
 import { skipUnless } from "../helpers/components.js";
 import { startRedis } from "../helpers/redis.js";
+import { startRelay } from "../helpers/relay.js";
 
 const WAIT_MS = 15_000;
 
@@ -37,58 +37,12 @@ function nextEvent<T = unknown>(emitter: EventEmitter, event: string, connection
   });
 }
 
-interface Relay {
-  url: string;
-  /** New connections wait (accepted, not forwarded) until `release`. */
-  hold(): void;
-  release(): void;
-  close(): Promise<void>;
-}
-
-/** A TCP relay on 127.0.0.1:0 to 127.0.0.1:`port`. */
-async function startRelay(port: number): Promise<Relay> {
-  const sockets = new Set<Socket>();
-  let held: Socket[] | null = null;
-  const track = (s: Socket): void => {
-    sockets.add(s);
-    s.on("error", () => {});
-    s.on("close", () => sockets.delete(s));
-  };
-  const forward = (client: Socket): void => {
-    if (client.destroyed) return;
-    const upstream = connect(port, "127.0.0.1");
-    track(upstream);
-    upstream.on("close", () => client.destroy());
-    client.on("close", () => upstream.destroy());
-    client.pipe(upstream);
-    upstream.pipe(client);
-  };
-  const server = createServer((client) => {
-    track(client);
-    if (held !== null) held.push(client);
-    else forward(client);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    hold: () => void (held ??= []),
-    release: () => {
-      const waiting = held ?? [];
-      held = null;
-      for (const c of waiting) forward(c);
-    },
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
 
 test("after a Redis restart, messages the subscriber missed are counted and reported", { skip: await skipUnless("redis-server") }, async (t) => {
   const redis = await startRedis({ t });
   const relay = await startRelay(redis.port);
   const publisher = new RedisAdapter({ url: redis.url, maxReconnectDelay: 50 });
-  const subscriber = new RedisAdapter({ url: relay.url, maxReconnectDelay: 50 });
+  const subscriber = new RedisAdapter({ url: `redis://127.0.0.1:${relay.port}`, maxReconnectDelay: 50 });
   t.after(async () => {
     relay.release();
     await Promise.all([publisher.close(), subscriber.close()]);

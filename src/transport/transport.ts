@@ -8,17 +8,15 @@ import type { Duplex } from "node:stream";
 import { CloseCode } from "../protocol/close-code.js";
 import { assertCloseFrame, assertControlPayload, Connection, ReadyState, type ConnectionHandler } from "../protocol/connection.js";
 import { ProtocolError } from "../protocol/errors.js";
-import { OutputQueue } from "../protocol/output-queue.js";
-import { isValidUtf8 } from "../protocol/utf8.js";
 import { type Flushable, scheduleFlush } from "./flush.js";
+import { receiveCompressed, sendCompressed } from "./message-compression.js";
+import { drainPendingSends, reserveSending, type PendingSend } from "./pending-sends.js";
 import { coarseNow, joinWheel, leaveWheel, type WheelMember } from "./timer-wheel.js";
 import { connectionOptions, type MessageCodec, type TransportOptions, type TransportOwner } from "./transport-options.js";
 
 export type { MessageCodec, TransportOptions, TransportOwner } from "./transport-options.js";
 
 const kTransport = Symbol("wsx.transport");
-/** Payloads below this are copied into the send queue at once (so may live in a scratch buffer). */
-const COPY_LIMIT = OutputQueue.COPY_LIMIT;
 
 type TransportSocket = Duplex & { [kTransport]?: Transport };
 
@@ -56,25 +54,26 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
    */
   closeRequested = false;
 
-  /** Settings, usually one object shared by all connections of a server. */
-  private readonly options: TransportOptions;
-  private readonly codec: MessageCodec | null;
+  /** @internal Settings, usually one object shared by all connections of a server. */
+  readonly options: TransportOptions;
+  /** @internal The negotiated compression codec, or null. */
+  readonly codec: MessageCodec | null;
   private closeTimer: NodeJS.Timeout | null = null;
   private lastActivity = 0;
   private pingOutstanding = false;
   private waitingDrain = false;
   /** True while a socket read is being processed. */
   private reading = false;
-  /** Compressions in flight; sends wait behind them to keep message order. */
-  private pendingSends: PendingSend[] | null = null;
-  /** Bytes of the sends in `pendingSends` (before compression): they count as buffered. */
-  private pendingBytes = 0;
+  /** @internal Compressions in flight; sends wait behind them to keep message order. */
+  pendingSends: PendingSend[] | null = null;
+  /** @internal Bytes of the sends in `pendingSends` (before compression): they count as buffered. */
+  pendingBytes = 0;
   /** Whether the socket's own buffers may be reused once a write completes synchronously. */
   private readonly copiesWrites: boolean;
-  /** A fragmented message is being sent: other data messages wait (RFC 6455 §5.4). */
-  private sendingReserved = false;
-  /** Callers of reserveSending still waiting for their turn (answered false on close). */
-  private reserveWaiters: Array<(ok: boolean) => void> | null = null;
+  /** @internal A fragmented message is being sent: other data messages wait (RFC 6455 §5.4). */
+  sendingReserved = false;
+  /** @internal Callers of reserveSending still waiting for their turn (answered false on close). */
+  reserveWaiters: Array<(ok: boolean) => void> | null = null;
   /** Reasons input is paused (a message inflating, a consumer not reading): a count. */
   private inputPauses = 0;
 
@@ -201,61 +200,7 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     }
     const codec = this.codec;
     if (codec === null) return; // unreachable: RSV1 is refused when nothing was negotiated
-    // RFC 7692: inflate, keeping later messages behind this one (input paused meanwhile).
-    const inflated = (err: ProtocolError | null, result?: Buffer): void => {
-      if (this.closed) return;
-      if (this.inflatedMessage(err, result, isBinary)) return;
-      this.resumeInput();
-      // Replies queued while the held-back bytes were processed.
-      if (this.connection.queuedBytes > 0) this.flush();
-    };
-    if (codec.decompressNow === undefined) {
-      this.pauseInput();
-      codec.decompress(data, inflated);
-      return;
-    }
-    // A small message is inflated on the event loop, like an uncompressed one is delivered.
-    let now: Buffer | null;
-    try {
-      now = codec.decompressNow(data, inflated);
-    } catch (err) {
-      this.inflateFailed(err instanceof Error ? err : new ProtocolError(CloseCode.InternalError, "decompression failed"));
-      return;
-    }
-    if (now === null) this.pauseInput();
-    else this.inflatedMessage(null, now, isBinary);
-  }
-
-  /**
-   * A message could not be inflated (a bomb, 1009; corrupt data, 1007): fail the connection and
-   * process nothing more it sent (no further bomb is inflated), but read on, so the peer's FIN is
-   * seen at once instead of the paused socket waiting for the close timer.
-   */
-  private inflateFailed(error: Error): void {
-    this.fail(error);
-    if (this.closed) return;
-    this.connection.stopReceiving();
-    this.socket.resume();
-  }
-
-  /** Delivers an inflated message; true when the connection failed or a handler threw. */
-  private inflatedMessage(err: ProtocolError | null, result: Buffer | undefined, isBinary: boolean): boolean {
-    if (err !== null || result === undefined) {
-      this.inflateFailed(err ?? new ProtocolError(CloseCode.InternalError, "decompression failed"));
-      return true;
-    }
-    // RFC 6455 §8.1: text must be UTF-8, checked after inflation.
-    if (!isBinary && !isValidUtf8(result)) {
-      this.fail(new ProtocolError(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in a text message"));
-      return true;
-    }
-    try {
-      this.owner.onMessage(result, isBinary);
-    } catch (err) {
-      this.handlerFailed(err);
-      return true;
-    }
-    return this.closed;
+    receiveCompressed(this, codec, data, isBinary);
   }
 
   /** @internal */
@@ -390,7 +335,7 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     if (codec !== null && compress) {
       const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
       if (size >= codec.threshold) {
-        this.sendCompressed(codec, data, isBinary, size);
+        sendCompressed(this, codec, data, isBinary, size);
         return true;
       }
     }
@@ -416,81 +361,20 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     return this.connection.sendRaw(frame);
   }
 
-  private sendCompressed(codec: MessageCodec, data: Uint8Array | string, isBinary: boolean, size: number): void {
-    let input: Buffer | null = null;
-    if (codec.compressNow !== undefined) {
-      // Small and nothing of this direction queued: compressed now, on the event loop (the
-      // caller's bytes are read before send() returns, so they need no copy).
-      const view = typeof data === "string" ? Buffer.from(data) : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      const now = codec.compressNow(view);
-      if (now !== null) {
-        // `now` may be the codec's scratch: send() copies small payloads at once, else copy.
-        if (this.pendingSends === null) this.connection.send(now.length < COPY_LIMIT ? now : Buffer.from(now), isBinary, true);
-        else {
-          const copy = Buffer.from(now);
-          this.pendingBytes += size;
-          this.pendingSends.push({ ready: true, size, run: () => this.connection.send(copy, isBinary, true) });
-        }
-        return;
-      }
-      if (typeof data === "string") input = view; // already a copy
-    }
-    input ??= typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
-    const entry: PendingSend = { ready: false, size, run: noop };
-    this.pendingBytes += size;
-    (this.pendingSends ??= []).push(entry);
-    codec.compress(input, (err, result) => {
-      if (this.closed) return;
-      if (err !== null || result === undefined) {
-        this.fail(new ProtocolError(CloseCode.InternalError, "compression failed"));
-        return;
-      }
-      entry.run = () => this.connection.send(result, isBinary, true);
-      entry.ready = true;
-      this.drainPendingSends();
-    });
-  }
-
-  /** Runs queued sends in order, up to the first compression still in flight. */
-  private drainPendingSends(): void {
-    const queue = this.pendingSends;
-    if (queue === null) return;
-    let i = 0;
-    while (i < queue.length && queue[i].ready && !this.sendingReserved) {
-      const entry = queue[i++];
-      this.pendingBytes -= entry.size;
-      entry.run();
-    }
-    queue.splice(0, i);
-    if (queue.length === 0 && !this.sendingReserved) this.pendingSends = null;
-  }
-
   /**
    * Reserves the connection for one fragmented message (RFC 6455 §5.4: its fragments are
    * not interleaved with other data frames): resolves true once everything queued before
    * has gone out, then holds later sends until {@link releaseSending}; false if closed.
    */
   reserveSending(): Promise<boolean> {
-    return new Promise((resolve) => {
-      if (this.closed || this.connection.closeSent) return resolve(false);
-      const take = (): void => {
-        const at = this.reserveWaiters?.indexOf(resolve) ?? -1;
-        if (at >= 0) this.reserveWaiters!.splice(at, 1);
-        this.sendingReserved = true;
-        this.pendingSends ??= [];
-        resolve(true);
-      };
-      if (this.pendingSends === null) return take();
-      (this.reserveWaiters ??= []).push(resolve);
-      this.pendingSends.push({ ready: true, size: 0, run: take });
-    });
+    return reserveSending(this);
   }
 
   /** Ends a {@link reserveSending}: the sends held meanwhile go out, in order. */
   releaseSending(): void {
     if (!this.sendingReserved) return;
     this.sendingReserved = false;
-    if (!this.closed) this.drainPendingSends();
+    if (!this.closed) drainPendingSends(this);
   }
 
   /** Sends one fragment of the message being sent under {@link reserveSending} (never compressed). */
@@ -637,13 +521,3 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
 function onCloseTimeout(t: Transport): void {
   t.terminate();
 }
-
-/** A send waiting behind a compression in flight. */
-interface PendingSend {
-  ready: boolean;
-  /** Bytes it counts in bufferedAmount until it runs. */
-  size: number;
-  run: () => void;
-}
-
-function noop(): void {}

@@ -1,17 +1,19 @@
 /**
  * Binds a protocol {@link Connection} to any `stream.Duplex` (net.Socket, tls.TLSSocket …):
  * feeds it what the socket reads, writes what it queues (batched, one write per callback),
- * tracks backpressure, and keeps the close, idle and keepalive timers.
+ * and tracks backpressure. The receive and send paths of a plain message are here; how a
+ * connection ends (closing.ts), compression (message-compression.ts) and the sends held back
+ * to keep order (pending-sends.ts) are beside it.
  */
 import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { CloseCode } from "../protocol/close-code.js";
-import { assertCloseFrame, assertControlPayload, Connection, ReadyState, type ConnectionHandler } from "../protocol/connection.js";
-import { ProtocolError } from "../protocol/errors.js";
+import { assertControlPayload, Connection, ReadyState, type ConnectionHandler } from "../protocol/connection.js";
+import type { ProtocolError } from "../protocol/errors.js";
 import { type Flushable, scheduleFlush } from "./flush.js";
+import { closeFrameReceived, failConnection, handlerFailed, idleTick, releaseClosed, report, startClose } from "./closing.js";
 import { receiveCompressed, sendCompressed } from "./message-compression.js";
 import { drainPendingSends, reserveSending, type PendingSend } from "./pending-sends.js";
-import { coarseNow, joinWheel, leaveWheel, type WheelMember } from "./timer-wheel.js";
+import { coarseNow, joinWheel, type WheelMember } from "./timer-wheel.js";
 import { connectionOptions, type MessageCodec, type TransportOptions, type TransportOwner } from "./transport-options.js";
 
 export type { MessageCodec, TransportOptions, TransportOwner } from "./transport-options.js";
@@ -58,12 +60,15 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   readonly options: TransportOptions;
   /** @internal The negotiated compression codec, or null. */
   readonly codec: MessageCodec | null;
-  private closeTimer: NodeJS.Timeout | null = null;
-  private lastActivity = 0;
-  private pingOutstanding = false;
+  /** @internal the close handshake's deadline */
+  closeTimer: NodeJS.Timeout | null = null;
+  /** @internal coarse time of the last read */
+  lastActivity = 0;
+  /** @internal a keepalive ping is unanswered */
+  pingOutstanding = false;
   private waitingDrain = false;
-  /** True while a socket read is being processed. */
-  private reading = false;
+  /** @internal True while a socket read is being processed. */
+  reading = false;
   /** @internal Compressions in flight; sends wait behind them to keep message order. */
   pendingSends: PendingSend[] | null = null;
   /** @internal Bytes of the sends in `pendingSends` (before compression): they count as buffered. */
@@ -140,25 +145,14 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     // unless the connection had already failed or closed for another reason.
     if (this.error !== null || this.closed) return;
     this.error = err;
-    this.report(err, false);
+    report(this, err, false);
   }
 
   /** @internal */
   onSocketClose(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.closeTimer !== null) {
-      clearTimeout(this.closeTimer);
-      this.closeTimer = null;
-    }
-    if (this.options.idleTimeout > 0) leaveWheel(this);
-    this.connection.destroy();
-    this.pendingSends = null;
-    this.sendingReserved = false;
-    const waiters = this.reserveWaiters;
-    this.reserveWaiters = null;
-    if (waiters !== null) for (const w of waiters) w(false);
-    if (this.codec !== null) this.codec.close();
+    releaseClosed(this);
     const socket = this.socket;
     socket.removeListener("data", onSocketData);
     socket.removeListener("end", onSocketEnd);
@@ -250,19 +244,7 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
 
   /** @internal */
   onCloseFrame(code: number, reason: string): void {
-    try {
-      this.owner.onCloseFrame(code, reason);
-    } catch (err) {
-      this.owner.onHandlerError(err);
-    }
-    if (this.connection.isServer || (this.options.endAfterCloseHandshake === true && this.connection.closeSent)) {
-      // RFC 6455 §7.1.1: the server closes the TCP connection first, after its close frame
-      // (a client on an HTTP/2 stream may end its half now too: see endAfterCloseHandshake).
-      this.endAfterFlush();
-    } else {
-      // The client waits for the server to close TCP, but not forever.
-      this.armCloseTimer();
-    }
+    closeFrameReceived(this, code, reason);
   }
 
   /** @internal */
@@ -404,29 +386,7 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
    * socket is destroyed if the peer has not completed it within the close timeout.
    */
   close(code = 0, reason = ""): void {
-    // Checked now, even when the close frame has to wait behind a compression.
-    assertCloseFrame(code, reason);
-    if (this.closed) return;
-    const conn = this.connection;
-    if (this.pendingSends !== null) {
-      if (this.closeRequested) return;
-      // Let queued messages go first (no data is lost), then the close frame; from now on
-      // the connection is CLOSING and accepts nothing more.
-      this.closeRequested = true;
-      this.pendingSends.push({ ready: true, size: 0, run: () => this.closeNow(code, reason) });
-      this.armCloseTimer();
-      return;
-    }
-    if (conn.closeSent) return;
-    this.closeNow(code, reason);
-  }
-
-  private closeNow(code: number, reason: string): void {
-    const conn = this.connection;
-    if (conn.closeSent || this.closed) return;
-    conn.close(code, reason);
-    if (conn.closeReceived) this.endAfterFlush();
-    else this.armCloseTimer();
+    startClose(this, code, reason);
   }
 
   /** Destroys the socket at once (no close handshake). */
@@ -438,12 +398,7 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
 
   /** RFC 6455 §7.1.7: fail the connection: send a close frame if we may, then close TCP. */
   fail(error: Error): void {
-    if (this.closed) return;
-    if (this.error === null) this.error = error;
-    const conn = this.connection;
-    if (!conn.closeSent) conn.close(error instanceof ProtocolError ? error.closeCode : CloseCode.InternalError, "");
-    this.report(error, true);
-    this.endAfterFlush();
+    failConnection(this, error);
   }
 
   /**
@@ -452,72 +407,11 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
    * unexpected condition"). `onClosed` follows once, reporting 1011.
    */
   handlerFailed(thrown: unknown): void {
-    this.owner.onHandlerError(thrown);
-    if (this.closed) return;
-    const conn = this.connection;
-    if (this.error === null) {
-      this.error = new ProtocolError(CloseCode.InternalError, "a handler threw", { cause: thrown });
-    }
-    conn.stopReceiving();
-    // Reading on lets the socket's end and close be seen (the bytes are ignored).
-    this.socket.resume();
-    const failNow = (): void => {
-      if (this.closed) return;
-      if (!conn.closeSent) conn.close(CloseCode.InternalError, "");
-      this.endAfterFlush();
-    };
-    if (this.pendingSends !== null && !this.closeRequested) {
-      this.closeRequested = true;
-      this.pendingSends.push({ ready: true, size: 0, run: failNow });
-      this.armCloseTimer();
-    } else {
-      failNow();
-    }
-  }
-
-  /** Tells the owner about an error; a throw there is reported, never propagated. */
-  private report(error: Error, failed: boolean): void {
-    try {
-      this.owner.onError(error, failed);
-    } catch (err) {
-      this.owner.onHandlerError(err);
-    }
-  }
-
-  private endAfterFlush(): void {
-    this.flush(true);
-    if (!this.socket.writableEnded) this.socket.end();
-    this.armCloseTimer();
-  }
-
-  private armCloseTimer(): void {
-    if (this.closeTimer !== null || this.closed) return;
-    this.closeTimer = setTimeout(onCloseTimeout, this.options.closeTimeout, this);
+    handlerFailed(this, thrown);
   }
 
   /** @internal timer wheel */
   onTick(now: number): void {
-    if (this.closed || this.connection.readyState !== ReadyState.OPEN) return;
-    const idle = now - this.lastActivity;
-    // Quiet for a quarter of the idle timeout: shed per-connection parser and queue state.
-    if (idle >= this.options.idleTimeout / 4 && !this.reading) {
-      this.connection.releaseIdle();
-      if (this.codec !== null && this.pendingSends === null) this.codec.releaseIfIdle();
-    }
-    if (idle >= this.options.idleTimeout) {
-      // RFC 6455 §5.5.2 keepalive failed: the peer is gone or stuck; free its buffers now.
-      if (this.error === null) {
-        this.error = new Error(`idle timeout: nothing received for ${this.options.idleTimeout} ms`);
-        this.report(this.error, false);
-      }
-      this.terminate();
-    } else if (this.options.sendPings !== false && !this.pingOutstanding && idle >= this.options.idleTimeout / 2) {
-      this.pingOutstanding = true;
-      this.connection.ping();
-    }
+    idleTick(this, now);
   }
-}
-
-function onCloseTimeout(t: Transport): void {
-  t.terminate();
 }

@@ -6,7 +6,7 @@
  * to handlers defined once per server.
  */
 import { EventEmitter } from "node:events";
-import { createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
@@ -16,9 +16,10 @@ import { Transport, type TransportOptions, type TransportOwner } from "../transp
 import type { PubSubAdapter } from "./adapter.js";
 import { negotiateDeflate, type DeflateSetup } from "./deflate-setup.js";
 import { resolveOptions, type ResolvedOptions, type ServerHandlers, type UpgradeInfo, type WebSocketServerOptions } from "./options.js";
-import { attachHttp2, detachHttp2, Http2Listener, isHttp2Server, type AnyHttp2Server } from "./http2.js";
+import { detachHttp2, type Http2Listener, type AnyHttp2Server } from "./http2.js";
 import { Http2Handshake } from "./http2-request.js";
-import { abortHandshake, Http1Handshake, type PendingHandshake, type UpgradeRequestMessage, type ValidatedOffer } from "./pending-handshake.js";
+import { bindServer, detachUpgrades } from "./listen.js";
+import { Http1Handshake, type PendingHandshake, type UpgradeRequestMessage, type ValidatedOffer } from "./pending-handshake.js";
 import { PublishFrames } from "./publish-frames.js";
 import { SendStatus } from "./send-status.js";
 import { snapshot, StatsCounters, type HandshakeRejection, type ServerStats } from "./stats.js";
@@ -28,30 +29,6 @@ import { DurableTopics } from "./durable-topics.js";
 import type { Offset } from "./offset.js";
 import { msgFrame, TOPICS_PROTOCOL, TopicsProtocol } from "./topics-protocol.js";
 import { SseEndpoint } from "./sse.js";
-
-/** Upgrade listeners shared per HTTP server, so several wsx servers can split it by path. */
-const attached = new WeakMap<HttpServer, Array<WebSocketServer<any>>>();
-
-function onHttpUpgrade(this: HttpServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  const servers = attached.get(this) ?? [];
-  for (const wss of servers) {
-    if (wss.shouldHandle(req)) {
-      wss.handleUpgrade(req, socket, head);
-      return;
-    }
-  }
-  // No wsx server wants this path; leave it to other upgrade listeners if there are any.
-  if (this.listenerCount("upgrade") > 1) return;
-  abortHandshake(socket, new HandshakeError(400, "no WebSocket endpoint at this path"), 1000);
-}
-
-function onOwnServerRequest(_req: IncomingMessage, res: import("node:http").ServerResponse): void {
-  // RFC 6455 §4.2.2: plain HTTP requests to a WebSocket-only server get 426; RFC 7230 §6.7:
-  // with Upgrade goes Connection: upgrade, and we close since nothing else is served here.
-  const body = "426 Upgrade Required: this endpoint speaks WebSocket\n";
-  res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket", Connection: "Upgrade, close", "Content-Length": Buffer.byteLength(body) });
-  res.end(body);
-}
 
 function swallow(): void {}
 
@@ -151,75 +128,12 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       throw new TypeError("`http2` configures the server's own listener (with `port`); attach to an http2 server with `server`");
     }
 
-    if (options.noServer) {
-      this.httpServer = null;
-      this.ownServer = false;
-      this.listening = Promise.resolve();
-    } else if (options.server !== undefined && isHttp2Server(options.server)) {
-      // A node:http2 server: RFC 8441 streams on 'stream', and HTTP/1.1 upgrades on 'upgrade'
-      // when it was created with allowHTTP1.
-      this.http2Server = options.server;
-      this.httpServer = null;
-      this.ownServer = false;
-      attachHttp2(this, options.server);
-      this.attachUpgrades(options.server as unknown as HttpServer);
-      this.listening = Promise.resolve();
-    } else {
-      // Node checks header/request timeouts on an interval (30 s by default): make it a
-      // fraction of the handshake timeout so slow handshakes are dropped near their deadline.
-      const checkEvery = Math.max(100, Math.min(1000, Math.floor(this.options.handshakeTimeout / 4)));
-      const onRequest = (req: IncomingMessage, res: import("node:http").ServerResponse): void => {
-        if (!this.handleSse(req, res)) onOwnServerRequest(req, res);
-      };
-      const server = (options.server as HttpServer | undefined) ?? createServer({ connectionsCheckingInterval: checkEvery, maxHeaderSize: this.options.maxHeaderBytes }, onRequest);
-      this.httpServer = server;
-      this.ownServer = options.server === undefined;
-      this.attachUpgrades(server);
-      if (this.ownServer) {
-        // Bound the time a client may take to send its request head (slowloris).
-        server.headersTimeout = this.options.handshakeTimeout;
-        server.requestTimeout = this.options.handshakeTimeout;
-        if (options.http2 !== undefined && options.http2 !== false) {
-          // One port for both: the front server hands each connection to HTTP/1.1 or HTTP/2.
-          const listener = new Http2Listener(server, options.http2 === true ? {} : options.http2, {
-            handshakeTimeout: o.handshakeTimeout,
-            maxHeaderBytes: o.maxHeaderBytes,
-            idleTimeout: o.idleTimeout,
-          });
-          this.h2Listener = listener;
-          this.http2Server = listener.http2;
-          attachHttp2(this, listener.http2);
-          this.listening = listener.listen(options.port, options.host).then(() => {
-            listener.front.on("error", (err) => this.emit("error", err));
-            this.emit("listening");
-          });
-        } else {
-          this.listening = new Promise((resolve, reject) => {
-            server.once("error", reject);
-            server.listen(options.port, options.host, () => {
-              server.removeListener("error", reject);
-              server.on("error", (err) => this.emit("error", err));
-              this.emit("listening");
-              resolve();
-            });
-          });
-        }
-        this.listening.catch((err) => this.emit("error", err));
-      } else {
-        this.listening = Promise.resolve();
-      }
-    }
-  }
-
-  /** Shares `server`'s 'upgrade' event with the other wsx servers attached to it. */
-  private attachUpgrades(server: HttpServer): void {
-    let list = attached.get(server);
-    if (list === undefined) {
-      list = [];
-      attached.set(server, list);
-      server.on("upgrade", onHttpUpgrade);
-    }
-    list.push(this);
+    const binding = bindServer(this, options, o);
+    this.httpServer = binding.httpServer;
+    this.http2Server = binding.http2Server;
+    this.ownServer = binding.ownServer;
+    this.h2Listener = binding.h2Listener;
+    this.listening = binding.listening;
   }
 
   /** Resolves once the server listens (immediately unless it created its own server). */
@@ -550,17 +464,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     if (this.closing !== null) return this.closing;
     this.closing = (async () => {
       const server = this.httpServer ?? (this.http2Server as unknown as HttpServer | null);
-      if (server !== null) {
-        const list = attached.get(server);
-        if (list !== undefined) {
-          const i = list.indexOf(this);
-          if (i !== -1) list.splice(i, 1);
-          if (list.length === 0) {
-            attached.delete(server);
-            server.removeListener("upgrade", onHttpUpgrade);
-          }
-        }
-      }
+      if (server !== null) detachUpgrades(this, server);
       this.sse?.close();
       const h2 = this.h2Listener;
       // An attached server's streams go back to it now; the own listener keeps routing them

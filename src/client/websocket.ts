@@ -15,6 +15,7 @@ import {
   type EventListenerOrEventListenerObject,
   type WebSocketEventMap,
 } from "./events.js";
+import { internals } from "./node-access.js";
 import type { WebSocketOptions } from "./options.js";
 import { exposeInterface, isShared, requireArguments, toClampedUnsignedShort, toDOMString, toUSVString } from "./webidl.js";
 
@@ -26,36 +27,7 @@ const CLOSED = 3;
 /** What `binaryType` may be. */
 export type BinaryType = "blob" | "arraybuffer";
 
-
-/** Node-only access to a client's internals, kept off the standard interface. */
-const internals = new WeakMap<WebSocket, { transport(): Transport | null; failure(): Error | null; httpVersion(): "1.1" | "2" | null }>();
-
-/**
- * Sends a ping (RFC 6455 §5.5.2) on an open client connection. Not part of the browser API
- * (browsers do not expose pings); for tools such as `wsx connect`. Returns false if not open.
- */
-export function pingClient(ws: WebSocket, data: string | Uint8Array = ""): boolean {
-  const t = internals.get(ws)?.transport() ?? null;
-  return t !== null && ws.readyState === OPEN ? t.ping(data) : false;
-}
-
-/**
- * Why a client connection failed (handshake refused, DNS, TLS, protocol error), if it did. A
- * refused handshake is a `HandshakeError` whose `status` is the server's HTTP status and whose
- * `body` holds the start of the response body (at most 2 KiB, decoded as UTF-8).
- */
-export function clientFailure(ws: WebSocket): Error | null {
-  return internals.get(ws)?.failure() ?? null;
-}
-
-/**
- * The HTTP version the connection was opened over: "2" for an RFC 8441 stream (the `http2`
- * option, when the server accepted it), "1.1" for an upgrade (including a fallback), null
- * before it is open or when it never opened. Node-only, for tools such as `wsx connect`.
- */
-export function clientHttpVersion(ws: WebSocket): "1.1" | "2" | null {
-  return internals.get(ws)?.httpVersion() ?? null;
-}
+export { clientFailure, clientHttpVersion, pingClient } from "./node-access.js";
 
 /**
  * A WebSocket client with the browser's API: `new WebSocket(url, protocols)`, `send`,

@@ -1,57 +1,34 @@
 /**
  * WebSocketServer: accepts RFC 6455 opening handshakes on an `http`/`https` server (its own,
- * an existing one, or none with `handleUpgrade`) and RFC 8441 extended CONNECT streams on an
- * HTTP/2 one (http2.ts), through one acceptance path (`admit`): limits, origins, the
- * `upgrade` hook; then binds each accepted socket or stream to a transport whose events go
- * to handlers defined once per server.
+ * an existing one, or none with `handleUpgrade`: listen.ts) and RFC 8441 extended CONNECT
+ * streams on an HTTP/2 one (http2.ts), through one acceptance path (admission.ts): limits,
+ * origins, the `upgrade` hook; then binds each accepted socket or stream to a transport whose
+ * events go to handlers defined once per server.
  */
 import { EventEmitter } from "node:events";
-import { createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { CloseCode } from "../protocol/close-code.js";
-import { HandshakeError } from "../protocol/errors.js";
 import { Transport, type TransportOptions, type TransportOwner } from "../transport/transport.js";
 import type { PubSubAdapter } from "./adapter.js";
+import { HandshakeAdmission } from "./admission.js";
 import { negotiateDeflate, type DeflateSetup } from "./deflate-setup.js";
-import { resolveOptions, type ResolvedOptions, type ServerHandlers, type UpgradeInfo, type WebSocketServerOptions } from "./options.js";
-import { attachHttp2, detachHttp2, Http2Listener, isHttp2Server, type AnyHttp2Server } from "./http2.js";
+import { resolveOptions, type ResolvedOptions, type ServerHandlers, type WebSocketServerOptions } from "./options.js";
+import { detachHttp2, type Http2Listener, type AnyHttp2Server } from "./http2.js";
 import { Http2Handshake } from "./http2-request.js";
-import { abortHandshake, Http1Handshake, type PendingHandshake, type UpgradeRequestMessage, type ValidatedOffer } from "./pending-handshake.js";
+import { bindServer, detachUpgrades } from "./listen.js";
+import { Http1Handshake, type PendingHandshake, type ValidatedOffer } from "./pending-handshake.js";
 import { PublishFrames } from "./publish-frames.js";
 import { SendStatus } from "./send-status.js";
-import { snapshot, StatsCounters, type HandshakeRejection, type ServerStats } from "./stats.js";
+import { snapshot, StatsCounters, type ServerStats } from "./stats.js";
 import { ServerWebSocket, toPayload, type WebSocketData } from "./server-websocket.js";
 import { TopicRegistry } from "./topics.js";
 import { DurableTopics } from "./durable-topics.js";
 import type { Offset } from "./offset.js";
 import { msgFrame, TOPICS_PROTOCOL, TopicsProtocol } from "./topics-protocol.js";
 import { SseEndpoint } from "./sse.js";
-
-/** Upgrade listeners shared per HTTP server, so several wsx servers can split it by path. */
-const attached = new WeakMap<HttpServer, Array<WebSocketServer<any>>>();
-
-function onHttpUpgrade(this: HttpServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  const servers = attached.get(this) ?? [];
-  for (const wss of servers) {
-    if (wss.shouldHandle(req)) {
-      wss.handleUpgrade(req, socket, head);
-      return;
-    }
-  }
-  // No wsx server wants this path; leave it to other upgrade listeners if there are any.
-  if (this.listenerCount("upgrade") > 1) return;
-  abortHandshake(socket, new HandshakeError(400, "no WebSocket endpoint at this path"), 1000);
-}
-
-function onOwnServerRequest(_req: IncomingMessage, res: import("node:http").ServerResponse): void {
-  // RFC 6455 §4.2.2: plain HTTP requests to a WebSocket-only server get 426; RFC 7230 §6.7:
-  // with Upgrade goes Connection: upgrade, and we close since nothing else is served here.
-  const body = "426 Upgrade Required: this endpoint speaks WebSocket\n";
-  res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket", Connection: "Upgrade, close", "Content-Length": Buffer.byteLength(body) });
-  res.end(body);
-}
 
 function swallow(): void {}
 
@@ -105,7 +82,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   private readonly ownServer: boolean;
   private readonly deflate: DeflateSetup | null;
   private readonly adapter: PubSubAdapter | null;
-  private pendingHandshakes = 0;
+  private readonly admission: HandshakeAdmission<T>;
   /** One settings object for every connection's transport. */
   private readonly transportOptions: TransportOptions;
   private closing: Promise<void> | null = null;
@@ -151,75 +128,16 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       throw new TypeError("`http2` configures the server's own listener (with `port`); attach to an http2 server with `server`");
     }
 
-    if (options.noServer) {
-      this.httpServer = null;
-      this.ownServer = false;
-      this.listening = Promise.resolve();
-    } else if (options.server !== undefined && isHttp2Server(options.server)) {
-      // A node:http2 server: RFC 8441 streams on 'stream', and HTTP/1.1 upgrades on 'upgrade'
-      // when it was created with allowHTTP1.
-      this.http2Server = options.server;
-      this.httpServer = null;
-      this.ownServer = false;
-      attachHttp2(this, options.server);
-      this.attachUpgrades(options.server as unknown as HttpServer);
-      this.listening = Promise.resolve();
-    } else {
-      // Node checks header/request timeouts on an interval (30 s by default): make it a
-      // fraction of the handshake timeout so slow handshakes are dropped near their deadline.
-      const checkEvery = Math.max(100, Math.min(1000, Math.floor(this.options.handshakeTimeout / 4)));
-      const onRequest = (req: IncomingMessage, res: import("node:http").ServerResponse): void => {
-        if (!this.handleSse(req, res)) onOwnServerRequest(req, res);
-      };
-      const server = (options.server as HttpServer | undefined) ?? createServer({ connectionsCheckingInterval: checkEvery, maxHeaderSize: this.options.maxHeaderBytes }, onRequest);
-      this.httpServer = server;
-      this.ownServer = options.server === undefined;
-      this.attachUpgrades(server);
-      if (this.ownServer) {
-        // Bound the time a client may take to send its request head (slowloris).
-        server.headersTimeout = this.options.handshakeTimeout;
-        server.requestTimeout = this.options.handshakeTimeout;
-        if (options.http2 !== undefined && options.http2 !== false) {
-          // One port for both: the front server hands each connection to HTTP/1.1 or HTTP/2.
-          const listener = new Http2Listener(server, options.http2 === true ? {} : options.http2, {
-            handshakeTimeout: o.handshakeTimeout,
-            maxHeaderBytes: o.maxHeaderBytes,
-            idleTimeout: o.idleTimeout,
-          });
-          this.h2Listener = listener;
-          this.http2Server = listener.http2;
-          attachHttp2(this, listener.http2);
-          this.listening = listener.listen(options.port, options.host).then(() => {
-            listener.front.on("error", (err) => this.emit("error", err));
-            this.emit("listening");
-          });
-        } else {
-          this.listening = new Promise((resolve, reject) => {
-            server.once("error", reject);
-            server.listen(options.port, options.host, () => {
-              server.removeListener("error", reject);
-              server.on("error", (err) => this.emit("error", err));
-              this.emit("listening");
-              resolve();
-            });
-          });
-        }
-        this.listening.catch((err) => this.emit("error", err));
-      } else {
-        this.listening = Promise.resolve();
-      }
-    }
-  }
-
-  /** Shares `server`'s 'upgrade' event with the other wsx servers attached to it. */
-  private attachUpgrades(server: HttpServer): void {
-    let list = attached.get(server);
-    if (list === undefined) {
-      list = [];
-      attached.set(server, list);
-      server.on("upgrade", onHttpUpgrade);
-    }
-    list.push(this);
+    this.admission = new HandshakeAdmission(this, options, {
+      closing: () => this.closing !== null,
+      complete: (h, request, protocol, data) => this.completeUpgrade(h, request, protocol, data),
+    });
+    const binding = bindServer(this, options, o);
+    this.httpServer = binding.httpServer;
+    this.http2Server = binding.http2Server;
+    this.ownServer = binding.ownServer;
+    this.h2Listener = binding.h2Listener;
+    this.listening = binding.listening;
   }
 
   /** Resolves once the server listens (immediately unless it created its own server). */
@@ -271,7 +189,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
    * closed; accepted ones go to the `open` handler.
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.admit(new Http1Handshake(req, socket, head));
+    this.admission.admit(new Http1Handshake(req, socket, head));
   }
 
   /**
@@ -282,122 +200,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
    * HTTP status; accepted ones get 200 and go to the `open` handler.
    */
   handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders?: string[]): void {
-    this.admit(new Http2Handshake(stream, headers, rawHeaders));
-  }
-
-  /**
-   * The one acceptance path, for HTTP/1.1 upgrades and HTTP/2 streams alike: shutdown,
-   * header count, the version's checks, origins, capacity, the subprotocol and the `upgrade`
-   * hook, in that order; then the connection.
-   */
-  private admit(h: PendingHandshake): void {
-    if (this.closing !== null) return this.reject(h, new HandshakeError(503, "server is shutting down"), "shutdown");
-    // A header count limit (node:http only truncates past its maxHeadersCount, 2000).
-    if (h.headerCount > this.options.maxHeaderCount) {
-      return this.reject(h, new HandshakeError(431, "too many request headers"), "headers");
-    }
-    let request: ValidatedOffer;
-    try {
-      request = h.validate();
-    } catch (err) {
-      return this.reject(h, err as HandshakeError, "invalid");
-    }
-    // RFC 6455 §10.2: the server may refuse origins it does not trust (403).
-    const origins = this.userOptions.origins;
-    if (origins !== undefined) {
-      const origin = request.origin?.toLowerCase();
-      if (origin === undefined || !origins.some((o) => o.toLowerCase() === origin)) {
-        return this.reject(h, new HandshakeError(403, "origin not allowed"), "origin");
-      }
-    }
-    if (this.clients.size + this.pendingHandshakes >= this.options.maxConnections) {
-      return this.reject(h, new HandshakeError(503, "too many connections"), "capacity");
-    }
-    let protocol: string;
-    try {
-      protocol = this.selectProtocol(request.protocols, h.req);
-    } catch (err) {
-      // A throwing `protocols` function rejects this handshake only (500), like the hook.
-      if (this.listenerCount("error") > 0) this.emit("error", err);
-      return h.reject(new HandshakeError(500, "internal error during the handshake"), this.options.closeTimeout);
-    }
-    const hook = this.userOptions.upgrade;
-    if (hook === undefined) {
-      this.completeUpgrade(h, request, protocol, undefined as T);
-      return;
-    }
-    if (this.pendingHandshakes >= this.options.maxPendingHandshakes) {
-      return this.reject(h, new HandshakeError(503, "too many pending handshakes"), "capacity");
-    }
-    this.pendingHandshakes++;
-    let settled = false;
-    const timer = setTimeout(() => {
-      if (settled) return;
-      settled = true;
-      this.pendingHandshakes--;
-      this.reject(h, new HandshakeError(408, "handshake timeout"), "timeout");
-    }, this.options.handshakeTimeout);
-    const info: UpgradeInfo = {
-      protocols: request.protocols,
-      origin: request.origin,
-      protocol,
-      extensions: request.extensions ?? "",
-      authority: request.authority,
-      path: request.path,
-      http2: h.req.httpVersion === "2.0",
-    };
-    let result: T | Promise<T>;
-    try {
-      result = hook(h.req, info);
-    } catch (err) {
-      result = Promise.reject(err);
-    }
-    Promise.resolve(result).then(
-      (data) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.pendingHandshakes--;
-        if (!h.answerable) return;
-        if (this.closing !== null) return this.reject(h, new HandshakeError(503, "server is shutting down"), "shutdown");
-        this.completeUpgrade(h, request, info.protocol, data);
-      },
-      (err: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.pendingHandshakes--;
-        if (err instanceof HandshakeError) return this.reject(h, err, "hook");
-        if (this.listenerCount("error") > 0) this.emit("error", err);
-        this.reject(h, new HandshakeError(500, "internal error during the handshake"), "error");
-      },
-    );
-  }
-
-  /** Refuses a handshake with an HTTP error response, counted by reason in {@link stats}. */
-  private reject(h: PendingHandshake, error: HandshakeError, reason: HandshakeRejection): void {
-    this.counters.rejected(reason);
-    h.reject(error, this.options.closeTimeout);
-  }
-
-  private selectProtocol(offered: string[], req: UpgradeRequestMessage): string {
-    const chosen = this.selectUserProtocol(offered, req);
-    // With topics on, a client offering wsx.topics.v1 gets it unless the app chose another.
-    // (Not with a `messageStream` handler: wsx.topics.v1 frames are read whole.)
-    if (chosen === "" && this.durable !== null && this.handlers.messageStream === undefined && offered.includes(TOPICS_PROTOCOL)) return TOPICS_PROTOCOL;
-    return chosen;
-  }
-
-  private selectUserProtocol(offered: string[], req: UpgradeRequestMessage): string {
-    const p = this.userOptions.protocols;
-    if (p === undefined || offered.length === 0) return "";
-    if (typeof p === "function") {
-      const chosen = p(offered, req);
-      // RFC 6455 §4.2.2: the server may only pick a protocol the client offered.
-      return chosen && offered.includes(chosen) ? chosen : "";
-    }
-    for (const o of offered) if (p.includes(o)) return o;
-    return "";
+    this.admission.admit(new Http2Handshake(stream, headers, rawHeaders));
   }
 
   private completeUpgrade(h: PendingHandshake, request: ValidatedOffer, protocol: string, data: T): void {
@@ -550,17 +353,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     if (this.closing !== null) return this.closing;
     this.closing = (async () => {
       const server = this.httpServer ?? (this.http2Server as unknown as HttpServer | null);
-      if (server !== null) {
-        const list = attached.get(server);
-        if (list !== undefined) {
-          const i = list.indexOf(this);
-          if (i !== -1) list.splice(i, 1);
-          if (list.length === 0) {
-            attached.delete(server);
-            server.removeListener("upgrade", onHttpUpgrade);
-          }
-        }
-      }
+      if (server !== null) detachUpgrades(this, server);
       this.sse?.close();
       const h2 = this.h2Listener;
       // An attached server's streams go back to it now; the own listener keeps routing them

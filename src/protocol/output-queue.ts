@@ -40,13 +40,14 @@ export class OutputQueue {
    * A run of shared frames queued by reference (pushRaw): bytes [runStart, runEnd) of
    * `runBuf`'s memory, always the last thing queued (nothing in the segment after it).
    */
-  private runBuf: Buffer | null = null;
+  private runBuf: ArrayBufferLike | null = null;
   private runStart = 0;
   private runEnd = 0;
   /**
    * Whether pushRaw may start a run: only once the last take()'s bytes were handed to the
-   * operating system (recycle()), so a socket that cannot keep up holds at most one run in
-   * this queue and one in its stream's buffer; behind a write in flight, frames are copied.
+   * operating system (recycle()), so a socket that cannot keep up pins at most two arenas
+   * from this queue and two from its stream's buffer; behind a write in flight, frames are
+   * copied.
    */
   private mayShare = false;
 
@@ -120,7 +121,8 @@ export class OutputQueue {
    */
   pushRaw(frame: Buffer): void {
     const length = frame.length;
-    if (this.runEnd === frame.byteOffset && this.runBuf !== null && this.runBuf.buffer === frame.buffer) {
+    const offset = frame.byteOffset;
+    if (this.runEnd === offset && this.runBuf === frame.buffer) {
       this.runEnd += length;
       this.total += length;
       return;
@@ -129,11 +131,14 @@ export class OutputQueue {
       this.pushChunk(frame);
       return;
     }
-    if (this.total === 0 && this.mayShare) {
-      this.runBuf = frame;
-      this.runStart = frame.byteOffset;
-      this.runEnd = frame.byteOffset + length;
-      this.total = length;
+    if ((this.total === 0 && this.mayShare) || (offset === 0 && this.runBuf !== null && this.chunks === null)) {
+      // A new run: in an empty queue, or the shared frames went on in a fresh arena (then the
+      // queue leaves as two views; never more than two runs per take).
+      if (this.runBuf !== null) this.endRun();
+      this.runBuf = frame.buffer;
+      this.runStart = offset;
+      this.runEnd = offset + length;
+      this.total += length;
       return;
     }
     const seg = this.reserve(length);
@@ -229,8 +234,7 @@ export class OutputQueue {
 
   /** The queued run as a Buffer, and no run open any more. */
   private runView(): Buffer {
-    const buf = this.runBuf!;
-    const view = Buffer.from(buf.buffer, this.runStart, this.runEnd - this.runStart);
+    const view = Buffer.from(this.runBuf!, this.runStart, this.runEnd - this.runStart);
     this.runBuf = null;
     this.runEnd = 0;
     return view;

@@ -115,6 +115,25 @@ describe("OutputQueue (server role: unmasked)", () => {
     assert.deepEqual(parseWireFrames(Buffer.concat(parts)).map((f) => f.payload[0]), [0x0a, 0x0c, 0x0e, 0x0d]);
   });
 
+  test("shared frames that go on in a fresh arena leave as two views; a third arena's frames are copied", () => {
+    const q = new OutputQueue(null);
+    q.recycle();
+    const a = ownBuffer([0x82, 0x01, 0x01, 0x82, 0x01, 0x02]);
+    const b = ownBuffer([0x82, 0x01, 0x03]);
+    const c = ownBuffer([0x82, 0x01, 0x04]);
+    q.pushRaw(a.subarray(0, 3));
+    q.pushRaw(a.subarray(3, 6));
+    q.pushRaw(b);
+    q.pushRaw(c);
+    const out = q.take();
+    assert.ok(Array.isArray(out));
+    assert.equal(out.length, 3);
+    assert.equal(out[0].buffer, a.buffer);
+    assert.equal(out[1].buffer, b.buffer);
+    assert.notEqual(out[2].buffer, c.buffer);
+    assert.deepEqual(parseWireFrames(Buffer.concat(out)).map((f) => f.payload[0]), [1, 2, 3, 4]);
+  });
+
   test("while the last bytes taken may still be in flight (no recycle), shared frames are copied", () => {
     const q = new OutputQueue(null);
     const arena = ownBuffer([0x82, 0x01, 0x0a, 0x82, 0x01, 0x0b]);

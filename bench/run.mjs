@@ -56,7 +56,8 @@ Options:
                          the previous commit): shows what a change bought, in the same run
   --no-bun               do not compare with Bun
   --no-floor             do not run the Node floor (bench/servers/node-echo.mjs: node:http
-                         upgrade + one write per read, no validation) in echo-small and memory
+                         upgrade + one write per read, no validation) in echo-small and memory,
+                         nor node-fanout.mjs (one write per subscriber per publisher read) in fanout
   --node-load            use the Node load generator even when the C one is available
   --json                 print the results as JSON on stdout (progress stays on stderr)
   -h, --help             this help`;
@@ -102,7 +103,7 @@ const SCENARIOS = {
   'echo-deflate': { kind: 'echo', conns: 100, depth: 4, size: 2048, deflate: true, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: {}, extra: ['p99Ms'] },
   memory: { kind: 'memory', conns: 10000, metric: 'rssPerConnKiB', unit: 'KiB RSS/conn', higher: false, target: { ws: 0.7, bun: 1 }, floor: true, extra: ['heapPerConnKiB'] },
   'memory-deflate': { kind: 'memory', conns: 10000, deflate: true, metric: 'rssPerConnKiB', unit: 'KiB RSS/conn', higher: false, target: {}, extra: ['heapPerConnKiB'] },
-  fanout: { kind: 'fanout', conns: 1000, depth: 64, size: 64, metric: 'msgsPerSec', unit: 'deliveries/s', higher: true, target: { ws: 10, bun: 1 }, extra: [] },
+  fanout: { kind: 'fanout', conns: 1000, depth: 64, size: 64, metric: 'msgsPerSec', unit: 'deliveries/s', higher: true, target: { ws: 10, bun: 1 }, floor: true, extra: [] },
   client: { kind: 'client', conns: 50, depth: 16, size: 32, metric: 'msgsPerSec', unit: 'msgs/s', higher: true, target: { ws: 2 }, extra: [] },
   'client-large': { kind: 'client', conns: 4, depth: 2, size: 1048576, impls: ['wsx', 'ws'], metric: 'mbPerSec', unit: 'MB/s', higher: true, target: { ws: 1 }, perCpu: true, extra: [] },
 };

@@ -36,6 +36,20 @@ export class OutputQueue {
   private total = 0;
   /** The segment last taken, until recycle() or the next take(). */
   private spare: Buffer | null = null;
+  /**
+   * A run of shared frames queued by reference (pushRaw): bytes [runStart, runEnd) of
+   * `runBuf`'s memory, always the last thing queued (nothing in the segment after it).
+   */
+  private runBuf: ArrayBufferLike | null = null;
+  private runStart = 0;
+  private runEnd = 0;
+  /**
+   * Whether pushRaw may start a run: only once the last take()'s bytes were handed to the
+   * operating system (recycle()), so a socket that cannot keep up pins at most two arenas
+   * from this queue and two from its stream's buffer; behind a write in flight, frames are
+   * copied.
+   */
+  private mayShare = false;
 
   private readonly maskSource: MaskSource | null;
 
@@ -99,16 +113,38 @@ export class OutputQueue {
     this.total += head + length;
   }
 
-  /** Queues bytes that are already a complete frame (a published frame encoded once). */
+  /**
+   * Queues bytes that are already a complete frame (a published frame encoded once, shared by
+   * every subscriber: they must never change). A frame adjacent in memory to the run queued
+   * just before it extends that run, so a burst of publishes to one subscriber costs no copy
+   * and leaves as one view; otherwise small frames are copied, as in pushFrame.
+   */
   pushRaw(frame: Buffer): void {
-    if (frame.length >= OutputQueue.COPY_LIMIT) {
+    const length = frame.length;
+    const offset = frame.byteOffset;
+    if (this.runEnd === offset && this.runBuf === frame.buffer) {
+      this.runEnd += length;
+      this.total += length;
+      return;
+    }
+    if (length >= OutputQueue.COPY_LIMIT) {
       this.pushChunk(frame);
       return;
     }
-    const seg = this.reserve(frame.length);
+    if ((this.total === 0 && this.mayShare) || (offset === 0 && this.runBuf !== null && this.chunks === null)) {
+      // A new run: in an empty queue, or the shared frames went on in a fresh arena (then the
+      // queue leaves as two views; never more than two runs per take).
+      if (this.runBuf !== null) this.endRun();
+      this.runBuf = frame.buffer;
+      this.runStart = offset;
+      this.runEnd = offset + length;
+      this.total += length;
+      return;
+    }
+    const seg = this.reserve(length);
     seg.set(frame, this.used);
-    this.used += frame.length;
-    this.total += frame.length;
+    this.used += length;
+    this.total += length;
   }
 
   /**
@@ -117,6 +153,18 @@ export class OutputQueue {
    */
   take(): Buffer | Buffer[] | null {
     if (this.total === 0) return null;
+    this.mayShare = false;
+    if (this.runBuf !== null) {
+      if (this.chunks === null) {
+        // Only shared frames: one view of them, no copy.
+        const run = this.runView();
+        this.total = 0;
+        this.spare = this.segment;
+        this.segment = null;
+        return run;
+      }
+      this.endRun();
+    }
     let tail: Buffer | null = null;
     if (this.segment !== null && this.used > 0) tail = this.segment.subarray(0, this.used);
     // The segment may be reused once the transport says its bytes were written (recycle()).
@@ -136,6 +184,7 @@ export class OutputQueue {
    * synchronously): their segment may be filled again instead of allocating a new one.
    */
   recycle(): void {
+    this.mayShare = true;
     if (this.spare !== null && this.segment === null && this.total === 0) {
       this.segment = this.spare;
       this.used = 0;
@@ -145,6 +194,9 @@ export class OutputQueue {
 
   /** Drops everything queued (the connection is gone). */
   clear(): void {
+    this.runBuf = null;
+    this.runEnd = 0;
+    this.mayShare = false;
     this.chunks = null;
     this.segment = null;
     this.spare = null;
@@ -154,6 +206,7 @@ export class OutputQueue {
 
   /** Returns a segment with `bytes` free at `this.used`. */
   private reserve(bytes: number): Buffer {
+    if (this.runBuf !== null) this.endRun();
     const seg = this.segment;
     if (seg !== null && seg.length - this.used >= bytes) return seg;
     if (seg !== null && this.used > 0) (this.chunks ??= []).push(seg.subarray(0, this.used));
@@ -168,6 +221,7 @@ export class OutputQueue {
   }
 
   private pushChunk(chunk: Buffer): void {
+    if (this.runBuf !== null) this.endRun();
     if (this.segment !== null && this.used > 0) {
       (this.chunks ??= []).push(this.segment.subarray(0, this.used));
       this.segment = this.segment.subarray(this.used);
@@ -176,6 +230,20 @@ export class OutputQueue {
     }
     (this.chunks ??= []).push(chunk);
     this.total += chunk.length;
+  }
+
+  /** The queued run as a Buffer, and no run open any more. */
+  private runView(): Buffer {
+    const view = Buffer.from(this.runBuf!, this.runStart, this.runEnd - this.runStart);
+    this.runBuf = null;
+    this.runEnd = 0;
+    return view;
+  }
+
+  /** Closes the run: it becomes a chunk, and later bytes go after it. */
+  private endRun(): void {
+    // Invariant: the run is the last thing queued, so the segment holds nothing after it.
+    (this.chunks ??= []).push(this.runView());
   }
 
   /** The shared pool holding the next masking key; refilled 1,024 keys at a time. */

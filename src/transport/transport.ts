@@ -290,15 +290,16 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     let ok: boolean;
     if (Buffer.isBuffer(out)) {
       ok = socket.write(out);
-      // Written synchronously (nothing left in the stream) to a socket that copies: the kernel
-      // has the bytes, so the segment can take the next replies without a new allocation.
-      if (this.copiesWrites && socket.writableLength === 0) this.connection.recycleOutput();
     } else {
       socket.cork();
       for (let i = 0; i < out.length - 1; i++) socket.write(out[i]);
       ok = socket.write(out[out.length - 1]);
       socket.uncork();
     }
+    // Written synchronously (nothing left in the stream) to a socket that copies: the kernel
+    // has the bytes, so the segment can take the next replies without a new allocation, and
+    // published frames may be queued by reference again (OutputQueue.recycle).
+    if (this.copiesWrites && socket.writableLength === 0) this.connection.recycleOutput();
     if (!ok) {
       this.waitingDrain = true;
       this.connection.coalescePongs = true;

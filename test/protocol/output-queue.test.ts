@@ -8,6 +8,10 @@ import { Opcode } from "../../src/protocol/opcode.js";
 import { OutputQueue } from "../../src/protocol/output-queue.js";
 import { parseWireFrames } from "./wire-frames.js";
 
+/** Bytes in their own ArrayBuffer (not Node's shared pool), so `.buffer` tells a view from a copy. */
+function ownBuffer(bytes: number[]): Buffer {
+  return Buffer.from(Uint8Array.from(bytes).buffer);
+}
 
 describe("OutputQueue (server role: unmasked)", () => {
   test("small frames sent in a burst leave as one contiguous buffer, in order", () => {
@@ -84,6 +88,70 @@ describe("OutputQueue (server role: unmasked)", () => {
     raw[2] = 0; // the small raw frame was copied
     q.pushFrame(FIN | Opcode.Text, "x");
     assert.deepEqual(parseWireFrames(q.take()).map((f) => f.payload.toString()), ["hi", "x"]);
+  });
+
+  test("after a completed write, adjacent shared frames queue as one view of their memory, in order with what follows", () => {
+    const q = new OutputQueue(null);
+    q.recycle(); // the transport's signal: nothing of ours is in flight
+    // Three frames cut one after the other from one arena, as PublishFrames does.
+    const arena = ownBuffer([0x82, 0x01, 0x0a, 0x82, 0x01, 0x0b, 0x82, 0x01, 0x0c, 0x82, 0x01, 0x0d]);
+    q.pushRaw(arena.subarray(0, 3));
+    q.pushRaw(arena.subarray(3, 6));
+    q.pushRaw(arena.subarray(6, 9));
+    assert.equal(q.length, 9);
+    const run = q.take();
+    assert.ok(Buffer.isBuffer(run), "one buffer");
+    assert.equal(run.buffer, arena.buffer, "a view of the shared bytes, not a copy");
+    assert.deepEqual(parseWireFrames(run).map((f) => f.payload[0]), [0x0a, 0x0b, 0x0c]);
+
+    q.recycle();
+    q.pushRaw(arena.subarray(0, 3));
+    q.pushRaw(arena.subarray(6, 9)); // not adjacent: copied after the run
+    q.pushFrame(FIN | Opcode.Binary, Buffer.from([0x0e])); // a send: after both
+    q.pushRaw(arena.subarray(9, 12)); // adjacent to the second, but the run has ended: copied
+    assert.equal(q.length, 12);
+    const out = q.take();
+    const parts = Buffer.isBuffer(out) ? [out] : out!;
+    assert.deepEqual(parseWireFrames(Buffer.concat(parts)).map((f) => f.payload[0]), [0x0a, 0x0c, 0x0e, 0x0d]);
+  });
+
+  test("shared frames that go on in a fresh arena leave as two views; a third arena's frames are copied", () => {
+    const q = new OutputQueue(null);
+    q.recycle();
+    const a = ownBuffer([0x82, 0x01, 0x01, 0x82, 0x01, 0x02]);
+    const b = ownBuffer([0x82, 0x01, 0x03]);
+    const c = ownBuffer([0x82, 0x01, 0x04]);
+    q.pushRaw(a.subarray(0, 3));
+    q.pushRaw(a.subarray(3, 6));
+    q.pushRaw(b);
+    q.pushRaw(c);
+    const out = q.take();
+    assert.ok(Array.isArray(out));
+    assert.equal(out.length, 3);
+    assert.equal(out[0].buffer, a.buffer);
+    assert.equal(out[1].buffer, b.buffer);
+    assert.notEqual(out[2].buffer, c.buffer);
+    assert.deepEqual(parseWireFrames(Buffer.concat(out)).map((f) => f.payload[0]), [1, 2, 3, 4]);
+  });
+
+  test("while the last bytes taken may still be in flight (no recycle), shared frames are copied", () => {
+    const q = new OutputQueue(null);
+    const arena = ownBuffer([0x82, 0x01, 0x0a, 0x82, 0x01, 0x0b]);
+    q.recycle();
+    q.pushRaw(arena.subarray(0, 3));
+    assert.equal((q.take() as Buffer).buffer, arena.buffer);
+    // No recycle(): the socket still holds that view, so this queue must not pin another.
+    q.pushRaw(arena.subarray(3, 6));
+    const copied = q.take() as Buffer;
+    assert.notEqual(copied.buffer, arena.buffer);
+    assert.deepEqual([...copied], [0x82, 0x01, 0x0b]);
+    // clear() (the connection is gone) forgets the run and the permission.
+    q.recycle();
+    q.pushRaw(arena.subarray(0, 3));
+    q.clear();
+    assert.equal(q.take(), null);
+    q.pushRaw(arena.subarray(3, 6));
+    assert.notEqual((q.take() as Buffer).buffer, arena.buffer);
   });
 
   test("clear() drops everything", () => {

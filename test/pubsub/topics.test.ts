@@ -137,6 +137,70 @@ describe("topics on one server", () => {
     await wss.close();
   });
 
+  test("bursts of small publishes (shared by reference, across arenas) with direct sends and a skipped sender in between arrive exactly, in order", async (t) => {
+    const { wss, url, sockets } = await room(t);
+    const [a, b] = await Promise.all([client(t, url), client(t, url)]);
+    await waitUntil(() => wss.subscriberCount("room") === 2, "subscribers");
+    const wsA = sockets.get(0)!;
+    const wsB = sockets.get(1)!;
+    const expectA: string[] = [];
+    const expectB: string[] = [];
+    // Three bursts of 600 publishes (~37 KB each: more than two 16 KiB arenas), each in one tick;
+    // the first before any write (copies), the next ones after writes completed (runs).
+    for (let burst = 0; burst < 3; burst++) {
+      for (let i = 0; i < 600; i++) {
+        const text = `b${burst} m${i} `.padEnd(60, "x");
+        if (i % 7 === 3) {
+          wsA.publish("room", text); // a is the sender: only b gets it
+          expectB.push(text);
+        } else {
+          wss.publish("room", text);
+          expectA.push(text);
+          expectB.push(text);
+        }
+        if (i % 50 === 25) {
+          wsB.send(`direct ${burst}/${i}`); // between two shared frames, in order
+          expectB.push(`direct ${burst}/${i}`);
+        }
+      }
+      await waitUntil(() => a.got.length === expectA.length && b.got.length === expectB.length, `burst ${burst}`, 10_000);
+    }
+    assert.deepEqual(a.got.map(String), expectA);
+    assert.deepEqual(b.got.map(String), expectB);
+    a.ws.close();
+    b.ws.close();
+    await wss.close();
+  });
+
+  test("a slow subscriber of small publishes (frames shared by reference) stays bounded; the fast one gets every byte", async (t) => {
+    const limit = 64 * 1024;
+    const { wss, url, sockets } = await room(t, { maxBackpressure: limit });
+    const fast = await client(t, url);
+    const slow = await connectRaw(wss.port, { t });
+    slow.socket.pause();
+    await waitUntil(() => wss.subscriberCount("room") === 2, "subscribers");
+    const slowWs = [...sockets.values()].find((s) => s.data.id === 1)!;
+    let maxBuffered = 0;
+    const count = 20_000; // 1 KiB each: 20 MB, far more than the kernel buffers take
+    for (let i = 0; i < count; i++) {
+      const message = Buffer.alloc(1024, i & 0xff);
+      message.writeUInt32BE(i, 0);
+      wss.publish("room", message);
+      maxBuffered = Math.max(maxBuffered, slowWs.bufferedAmount);
+      if (i % 16 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await waitUntil(() => fast.got.length === count, "fast subscriber gets everything", 30_000);
+    for (let i = 0; i < count; i += 997) {
+      assert.equal(fast.got[i].readUInt32BE(0), i);
+      assert.equal(fast.got[i][1023], i & 0xff);
+    }
+    assert.ok(wss.droppedMessages > 0, "the slow subscriber's excess is dropped and counted");
+    assert.ok(maxBuffered <= limit + 2048, `slow buffer bounded, saw ${maxBuffered}`);
+    slow.destroy();
+    fast.ws.close();
+    await wss.close();
+  });
+
   test("compressed publish: one compressed frame for subscribers without server context takeover", async (t) => {
     const { wss, url } = await room(t, { perMessageDeflate: { serverNoContextTakeover: true, threshold: 0 } });
     const mk = (opts: WebSocket.ClientOptions): Promise<{ ws: WebSocket; got: Buffer[] }> =>

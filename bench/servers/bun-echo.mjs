@@ -20,7 +20,8 @@ const server = Bun.serve({
       clients--;
     },
     message(ws, message) {
-      ws.send(message);
+      // Bun compresses a message only when asked (the second argument), as ws with a threshold.
+      ws.send(message, deflate);
     },
   },
 });

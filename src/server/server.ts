@@ -5,6 +5,7 @@
  * origins, the `upgrade` hook; then binds each accepted socket or stream to a transport whose
  * events go to handlers defined once per server.
  */
+import { isUtf8 } from "node:buffer";
 import { EventEmitter } from "node:events";
 import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
@@ -27,7 +28,7 @@ import { ServerWebSocket, toPayload, type WebSocketData } from "./server-websock
 import { TopicRegistry } from "./topics.js";
 import { DurableTopics } from "./durable-topics.js";
 import type { Offset } from "./offset.js";
-import { msgFrame, TOPICS_PROTOCOL, TopicsProtocol } from "./topics-protocol.js";
+import { binaryMsgFrame, msgFrame, TOPICS_PROTOCOL, TopicsProtocol } from "./topics-protocol.js";
 import { SseEndpoint } from "./sse.js";
 
 function swallow(): void {}
@@ -244,12 +245,19 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   /**
    * Publishes to every local subscriber of `topic` (except `sender`, if given), framing the
    * message once; and, with an adapter, to the subscribers on other nodes. Returns the number
-   * of local deliveries queued.
+   * of local deliveries queued. On a durable topic the message is stored first (text: bytes
+   * must be UTF-8) and delivered in history order; it then returns 0.
+   *
+   * @throws TypeError `data` is not a string or bytes, or bytes for a durable topic are not UTF-8.
    */
   publish(topic: string, data: WebSocketData, isBinary?: boolean, compress = true, sender?: ServerWebSocket<T>): number {
     if (this.durable !== null && this.durable.isDurable(topic)) {
       // A durable topic: stored, then delivered in history order (see publishDurable).
-      const text = typeof data === "string" ? data : Buffer.from(toPayload(data) as Uint8Array).toString();
+      // History entries are JSON text: bytes are stored as the text they encode, and bytes
+      // that are not UTF-8 are refused rather than stored mangled (RFC 3629).
+      const payload = toPayload(data);
+      if (typeof payload !== "string" && !isUtf8(payload)) throw new TypeError(`"${topic}" is a durable topic: its messages are text, and these bytes are not UTF-8`);
+      const text = typeof payload === "string" ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString();
       let json: string;
       try {
         // Re-serialized: stored JSON has no raw line breaks (SSE data lines, custom formats).
@@ -301,9 +309,8 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       }
       let f = frames;
       if (ws.topicsV1) {
-        // wsx.topics.v1 subscribers get a `msg` frame around the text (binary is not carried).
-        if (isBinary) continue;
-        f = v1 ??= new PublishFrames(Buffer.from(msgFrame(topic, null, asJson(bytes.toString()))), false, compress ? (this.deflate?.options ?? null) : null);
+        // wsx.topics.v1 subscribers get a `msg` frame around the message (binary as base64).
+        f = v1 ??= new PublishFrames(Buffer.from(isBinary ? binaryMsgFrame(topic, bytes) : msgFrame(topic, null, asJson(bytes.toString()))), false, compress ? (this.deflate?.options ?? null) : null);
       }
       const frame = ws.publishWindowBits === 0 ? f.plainFrame() : f.compressedFrame(ws.publishWindowBits);
       if (t.sendRaw(frame)) {

@@ -25,6 +25,15 @@ export function msgFrame(topic: string, offset: Offset | null, data: string): st
   return `{"op":"msg","topic":${JSON.stringify(topic)},"offset":${offset === null ? "null" : `"${offset}"`},"data":${data}}`;
 }
 
+/**
+ * The `msg` frame of a binary publish on an ephemeral topic: the frames of this protocol are
+ * JSON text, so the bytes go as base64 with `"encoding":"base64"` (`TopicClient` hands them
+ * back as a `Uint8Array`).
+ */
+export function binaryMsgFrame(topic: string, bytes: Buffer): string {
+  return `{"op":"msg","topic":${JSON.stringify(topic)},"offset":null,"encoding":"base64","data":"${bytes.toString("base64")}"}`;
+}
+
 /** The `subscribed` frame's text. */
 export function subscribedFrame(topic: string, offset: Offset | null): string {
   return JSON.stringify({ op: "subscribed", topic, offset });

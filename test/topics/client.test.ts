@@ -216,3 +216,25 @@ test("the server restarts with a new history (another epoch): unrecoverable 'epo
   // arrives, once, before the live message.
   assert.deepEqual(got.slice(1), [before, live]);
 });
+
+test("binary publishes on an ephemeral topic reach wsx.topics.v1 subscribers as bytes; a durable topic refuses bytes that are not UTF-8", async (t) => {
+  const { wss, url } = await topicsServer(t, durable());
+  const { topics } = connect(t, url);
+  const got: unknown[] = [];
+  const sub = topics.subscribe("bytes", {}, (data, offset) => got.push([data, offset]));
+  await within(sub.ready, "subscribed", 10_000);
+  // Every byte value, so a text round trip (which would mangle 0x80-0xff) cannot pass.
+  const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  assert.equal(wss.publish("bytes", all), 1);
+  assert.equal(wss.publish("bytes", new Uint8Array(0)), 1);
+  await waitUntil(() => got.length === 2, "both binary messages");
+  assert.deepEqual(got, [[new Uint8Array(all), null], [new Uint8Array(0), null]]);
+  // Durable topics store text: UTF-8 bytes are stored as their text, other bytes are refused.
+  const stored: unknown[] = [];
+  const d = topics.subscribe("d:log", {}, (data) => stored.push(data));
+  await within(d.ready, "subscribed", 10_000);
+  assert.throws(() => wss.publish("d:log", Buffer.from([0x68, 0xff])), (e: unknown) => e instanceof TypeError && /not UTF-8/.test(e.message));
+  assert.equal(wss.publish("d:log", Buffer.from("{\"héllo\":1}")), 0);
+  await waitUntil(() => stored.length === 1, "the stored message");
+  assert.deepEqual(stored, [{ héllo: 1 }]);
+});

@@ -20,7 +20,10 @@ export interface TopicSubscribeOptions {
   last?: number;
 }
 
-/** Called with each new message of a topic (replayed or live, never twice). */
+/**
+ * Called with each new message of a topic (replayed or live, never twice): its JSON value, or a
+ * `Uint8Array` for a binary message published on an ephemeral topic.
+ */
 export type TopicMessageHandler = (data: unknown, offset: string | null, topic: string) => void;
 
 /** A subscription made by {@link TopicClient.subscribe}. */
@@ -82,7 +85,7 @@ interface PendingPublish {
   connection: number;
 }
 
-type Frame = { op?: unknown; topic?: unknown; offset?: unknown; data?: unknown; from?: unknown; reason?: unknown; id?: unknown; code?: unknown; message?: unknown };
+type Frame = { op?: unknown; topic?: unknown; offset?: unknown; data?: unknown; encoding?: unknown; from?: unknown; reason?: unknown; id?: unknown; code?: unknown; message?: unknown };
 
 /**
  * Subscribes to and publishes on durable topics over a {@link ReconnectingWebSocket}
@@ -227,7 +230,7 @@ export class TopicClient extends EventTarget {
           state.last = offset;
         }
         if (state.pending) state.replayed++;
-        state.handler(frame.data, offset, state.topic);
+        state.handler(frame.encoding === "base64" && typeof frame.data === "string" ? fromBase64(frame.data) : frame.data, offset, state.topic);
         return;
       }
       case "subscribed": {
@@ -300,4 +303,12 @@ export interface TopicClient {
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
   removeEventListener<K extends keyof TopicClientEventMap>(type: K, listener: (this: TopicClient, ev: TopicClientEventMap[K]) => any, options?: boolean | EventListenerOptions): void;
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+/** The bytes of a base64 text (`atob`: in browsers and Node ≥ 16). */
+function fromBase64(text: string): Uint8Array {
+  const raw = atob(text);
+  const bytes = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  return bytes;
 }

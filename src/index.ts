@@ -36,7 +36,7 @@ export type { PubSubAdapter, RemoteDelivery } from "./server/adapter.js";
 export { HTTP2_DEFAULTS, type Http2ListenOptions } from "./server/http2.js";
 export type { Http2UpgradeRequest } from "./server/http2-request.js";
 export type { UpgradeRequestMessage } from "./server/pending-handshake.js";
-export type { HandshakeRejection, ServerStats } from "./server/stats.js";
+export type { DurableStats, HandshakeRejection, ServerStats } from "./server/stats.js";
 export { formatPrometheus, PROMETHEUS_CONTENT_TYPE, type LabelledStats, type PrometheusOptions } from "./server/prometheus.js";
 export { CloseCode, type CloseCodeValue } from "./protocol/close-code.js";
 export { HandshakeError, ProtocolError } from "./protocol/errors.js";

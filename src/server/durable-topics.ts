@@ -70,6 +70,12 @@ export class DurableTopics implements HistoryFeed {
   private readonly feeds = new Map<string, Feed>();
   /** Errors of the store (reads, watches) for the server's `error` reporting. */
   onError: (error: unknown) => void = () => {};
+  /** Messages appended to the history through this node. */
+  appended = 0;
+  /** Messages queued to subscribers (replayed and live). */
+  delivered = 0;
+  /** `unrecoverable` signals given to subscribers. */
+  unrecoverableSignals = 0;
 
   constructor(readonly options: TopicsOptions<any>) {
     this.history = options.history ?? new MemoryHistory();
@@ -91,6 +97,13 @@ export class DurableTopics implements HistoryFeed {
     return this.feeds.get(topic)?.subs.size ?? 0;
   }
 
+  /** Subscriptions on this node, all topics (WebSockets and SSE streams). */
+  subscriptions(): number {
+    let n = 0;
+    for (const feed of this.feeds.values()) n += feed.subs.size;
+    return n;
+  }
+
   /** Appends a message (any JSON value) to `topic`'s history; resolves with its offset. */
   async publish(topic: string, data: unknown): Promise<Offset> {
     const json = JSON.stringify(data);
@@ -101,6 +114,7 @@ export class DurableTopics implements HistoryFeed {
   /** Appends a message given as JSON text (not checked). */
   async publishJson(topic: string, json: string): Promise<Offset> {
     const { epoch, seq } = await this.history.append(topic, json);
+    this.appended++;
     return formatOffset(epoch, seq);
   }
 
@@ -179,9 +193,9 @@ export class DurableTopics implements HistoryFeed {
       if (sub.state !== "live" || sub.epoch === null) continue;
       const from = sub.offset();
       if (epoch === null) {
-        if (from !== null) sub.sink.unrecoverable(topic, from, "unavailable");
+        if (from !== null) this.unrecoverable(sub.sink, topic, from, "unavailable");
       } else if (epoch !== sub.epoch || last < sub.lastSeq) {
-        if (from !== null) sub.sink.unrecoverable(topic, from, "epoch");
+        if (from !== null) this.unrecoverable(sub.sink, topic, from, "epoch");
         sub.epoch = epoch;
         sub.lastSeq = last;
         sub.sink.subscribed(topic, sub.offset());
@@ -199,7 +213,7 @@ export class DurableTopics implements HistoryFeed {
       sub.epoch = epoch;
       sub.lastSeq = entry.seq - 1;
       if (from !== null) {
-        sink.unrecoverable(sub.topic, from, "epoch");
+        this.unrecoverable(sink, sub.topic, from, "epoch");
         sink.subscribed(sub.topic, sub.offset());
       }
     } else if (entry.seq <= sub.lastSeq) {
@@ -208,12 +222,19 @@ export class DurableTopics implements HistoryFeed {
       const from = sub.offset();
       sub.lastSeq = entry.seq - 1;
       if (from !== null) {
-        sink.unrecoverable(sub.topic, from, "truncated");
+        this.unrecoverable(sink, sub.topic, from, "truncated");
         sink.subscribed(sub.topic, sub.offset());
       }
     }
     sub.lastSeq = entry.seq;
+    this.delivered++;
     sink.message(sub.topic, formatOffset(epoch, entry.seq), entry);
+  }
+
+  /** Tells `sink` that messages after `from` cannot be replayed, and counts it. */
+  private unrecoverable(sink: TopicSink, topic: string, from: Offset, reason: UnrecoverableReason): void {
+    this.unrecoverableSignals++;
+    sink.unrecoverable(topic, from, reason);
   }
 
   /**
@@ -249,7 +270,7 @@ export class DurableTopics implements HistoryFeed {
         } else if (read.epoch !== sub.epoch) {
           // The history restarted while we were reading: tell, and continue from the new epoch.
           const from = sub.offset();
-          if (from !== null) sink.unrecoverable(topic, from, "epoch");
+          if (from !== null) this.unrecoverable(sink, topic, from, "epoch");
           sub.epoch = read.epoch;
           sub.lastSeq = Math.max(0, read.first - 1);
           continue;
@@ -269,7 +290,7 @@ export class DurableTopics implements HistoryFeed {
       this.onError(error);
       // The store cannot be read: say so, and continue live with whatever arrives.
       const from = sub.from !== null && sub.epoch === null ? formatOffset(sub.from.epoch, sub.from.seq) : sub.offset();
-      if (from !== null) sink.unrecoverable(topic, from, "unavailable");
+      if (from !== null) this.unrecoverable(sink, topic, from, "unavailable");
       this.goLive(sub, true);
     }
   }
@@ -291,18 +312,18 @@ export class DurableTopics implements HistoryFeed {
       // Another lineage (the history was lost and began again): say so, then replay what the
       // new lineage kept from its start, as for a truncated history, since every message of
       // it came after the subscriber's last.
-      sink.unrecoverable(topic, fromOffset, "epoch");
+      this.unrecoverable(sink, topic, fromOffset, "epoch");
       sub.lastSeq = read.first - 1;
       return "restart";
     }
     if (from.seq > read.last) {
       // An offset this lineage never issued (its store went back in time): nothing to replay.
-      sink.unrecoverable(topic, fromOffset, "epoch");
+      this.unrecoverable(sink, topic, fromOffset, "epoch");
       sub.lastSeq = read.last;
       return "skip";
     }
     if (from.seq + 1 < read.first) {
-      sink.unrecoverable(topic, fromOffset, "truncated");
+      this.unrecoverable(sink, topic, fromOffset, "truncated");
       sub.lastSeq = read.first - 1;
     } else {
       sub.lastSeq = from.seq;

@@ -8,7 +8,7 @@ import type { Duplex } from "node:stream";
 import type { HandshakeError } from "../protocol/errors.js";
 import { extendedConnectRejection, extendedConnectResponse, validateExtendedConnect } from "../protocol/handshake-h2.js";
 import type { PeerAddress, PendingHandshake, ValidatedOffer } from "./pending-handshake.js";
-import { cancelOnDestroy } from "../transport/http2-stream.js";
+import { cancelOnDestroy, countStreamBytes } from "../transport/http2-stream.js";
 
 /**
  * An extended CONNECT request (RFC 8441 §4) as the `upgrade` hook and the `connection` event
@@ -92,6 +92,7 @@ export class Http2Handshake implements PendingHandshake {
     stream.removeListener("error", swallow);
     stream.setTimeout(0);
     cancelOnDestroy(stream);
+    countStreamBytes(stream);
     // RFC 8441 §5: 200, no Sec-WebSocket-Accept; the stream then carries the frames.
     stream.respond(extendedConnectResponse(protocol || undefined, extensions || undefined));
     return stream;

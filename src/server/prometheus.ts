@@ -35,6 +35,11 @@ const METRICS: Array<[name: string, kind: Kind, help: string, value: (s: ServerS
   ["publishes_total", "counter", "Publish calls.", (s) => s.publishes],
   ["fanout_deliveries_total", "counter", "Messages queued to subscribers by publishes.", (s) => s.fanoutDeliveries],
   ["adapter_failures_total", "counter", "Messages the pub/sub adapter failed to carry to other nodes.", (s) => s.adapterFailures],
+  ["durable_subscriptions", "gauge", "Durable-topic subscriptions open now (WebSockets and SSE).", (s) => s.durable.subscriptions],
+  ["sse_streams", "gauge", "Server-Sent Events streams open now.", (s) => s.durable.sseStreams],
+  ["durable_appended_total", "counter", "Messages appended to durable-topic history through this node.", (s) => s.durable.appended],
+  ["durable_delivered_total", "counter", "Durable-topic messages queued to subscribers, replayed and live.", (s) => s.durable.delivered],
+  ["durable_unrecoverable_total", "counter", "Unrecoverable signals given to durable-topic subscribers.", (s) => s.durable.unrecoverable],
 ];
 
 /** Escapes a label value: backslash, double quote and line feed (exposition format). */

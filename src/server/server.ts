@@ -341,12 +341,15 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   /**
    * A snapshot of this server's counters: open connections, handshakes accepted and refused
    * by reason, messages and bytes in and out, the compression ratio, messages dropped for
-   * backpressure, publishes and their deliveries, and the adapter's failures. Cheap to
+   * backpressure, publishes and their deliveries, the adapter's failures, and durable topics'
+   * subscriptions, appends, deliveries and unrecoverable signals. Cheap to
    * call (one pass over the open connections); `formatPrometheus` turns it into text.
    */
   stats(): ServerStats {
     const open = [...this.clients].map((ws) => ({ socket: ws.transport.socket, deflate: ws.extensions !== "" }));
-    return snapshot(this.counters, open, this.droppedMessages, this.adapter?.stats?.failed ?? 0);
+    const d = this.durable;
+    const durable = d === null ? undefined : { subscriptions: d.subscriptions(), sseStreams: this.sse?.size ?? 0, appended: d.appended, delivered: d.delivered, unrecoverable: d.unrecoverableSignals };
+    return snapshot(this.counters, open, this.droppedMessages, this.adapter?.stats?.failed ?? 0, durable);
   }
 
   // ---- shutdown -------------------------------------------------------------------------

@@ -40,10 +40,11 @@ export interface ServerStats {
   bytesOut: number;
   /**
    * Bytes read from the sockets of accepted connections (handshake and frames, compressed).
-   * WebSockets over HTTP/2 share their connection's socket and count 0 here.
+   * For WebSockets over HTTP/2, the DATA payload of their streams (the frames; HTTP/2 framing
+   * and headers belong to the shared connection).
    */
   wireBytesIn: number;
-  /** Bytes written to the sockets of accepted connections (0 for WebSockets over HTTP/2). */
+  /** Bytes written to the sockets of accepted connections (for HTTP/2: as {@link wireBytesIn}). */
   wireBytesOut: number;
   /**
    * Payload bytes per wire byte on connections that negotiated permessage-deflate, both
@@ -59,7 +60,26 @@ export interface ServerStats {
   fanoutDeliveries: number;
   /** Messages the adapter failed to carry to other nodes (its `stats.failed`; 0 without one). */
   adapterFailures: number;
+  /** Durable topics (option `topics`; all 0 without it). */
+  durable: DurableStats;
 }
+
+/** The durable-topic part of {@link ServerStats} (docs/TOPICS.md). */
+export interface DurableStats {
+  /** Subscriptions open now on this node, WebSockets and SSE streams (a gauge). */
+  subscriptions: number;
+  /** SSE streams open now (a gauge). */
+  sseStreams: number;
+  /** Messages appended to the history through this node. */
+  appended: number;
+  /** Messages queued to subscribers on this node, replayed and live. */
+  delivered: number;
+  /** `unrecoverable` signals given to subscribers (messages they could not get back). */
+  unrecoverable: number;
+}
+
+/** {@link DurableStats} of a server without durable topics. */
+export const NO_DURABLE_STATS: DurableStats = Object.freeze({ subscriptions: 0, sseStreams: 0, appended: 0, delivered: 0, unrecoverable: 0 });
 
 /**
  * @internal The live counters of one server. Plain numeric fields, incremented in place;
@@ -147,7 +167,7 @@ export interface OpenConnection {
 }
 
 /** @internal Builds a {@link ServerStats} snapshot from the counters and the open connections. */
-export function snapshot(c: StatsCounters, open: Iterable<OpenConnection>, droppedMessages: number, adapterFailures: number): ServerStats {
+export function snapshot(c: StatsCounters, open: Iterable<OpenConnection>, droppedMessages: number, adapterFailures: number, durable: DurableStats = NO_DURABLE_STATS): ServerStats {
   let connections = 0;
   let wireIn = c.closedWireIn;
   let wireOut = c.closedWireOut;
@@ -185,5 +205,6 @@ export function snapshot(c: StatsCounters, open: Iterable<OpenConnection>, dropp
     publishes: c.publishes,
     fanoutDeliveries: c.fanoutDeliveries,
     adapterFailures,
+    durable: { ...durable },
   };
 }

@@ -23,3 +23,37 @@ export function cancelOnDestroy<S extends Http2Stream>(stream: S): S {
   (stream as Http2Stream).destroy = destroyWithCancel;
   return stream;
 }
+
+/** A stream's byte counts, kept by {@link countStreamBytes}. */
+interface Counted {
+  bytesRead: number;
+  bytesWritten: number;
+}
+
+/**
+ * Gives an HTTP/2 stream the `bytesRead` / `bytesWritten` of a TCP socket, counting its DATA
+ * payload (the WebSocket's frames; HTTP/2 framing and headers are the session's), so the
+ * server's wire statistics cover WebSockets over HTTP/2 too. Counted where the bytes enter
+ * the stream (`push`, on the read side, whoever listens) and leave it (`write`).
+ */
+export function countStreamBytes<S extends Http2Stream>(stream: S): S {
+  const s = stream as unknown as Counted & { push(chunk: unknown, encoding?: BufferEncoding): boolean; write(chunk: unknown, ...rest: unknown[]): boolean };
+  s.bytesRead = 0;
+  s.bytesWritten = 0;
+  const push = s.push;
+  const write = s.write;
+  s.push = function (this: typeof s, chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk !== null && chunk !== undefined) this.bytesRead += byteLength(chunk, encoding);
+    return push.call(this, chunk, encoding);
+  };
+  s.write = function (this: typeof s, chunk: unknown, ...rest: unknown[]): boolean {
+    this.bytesWritten += byteLength(chunk, typeof rest[0] === "string" ? (rest[0] as BufferEncoding) : undefined);
+    return write.call(this, chunk, ...rest);
+  };
+  return stream;
+}
+
+function byteLength(chunk: unknown, encoding?: BufferEncoding): number {
+  if (typeof chunk === "string") return Buffer.byteLength(chunk, encoding);
+  return (chunk as { byteLength?: number }).byteLength ?? 0;
+}

@@ -67,6 +67,26 @@ describe("http2: accepting RFC 8441 streams", () => {
     assert.deepEqual(server.closes, [{ code: 1000, reason: "done" }]);
   });
 
+  test("stats() counts a stream's WebSocket bytes as its wire bytes, and keeps them after it closes", async (t) => {
+    const server = await startEchoServer(t, { http2: true });
+    const c = await connectRawH2(server.port, { t });
+    const payload = Buffer.alloc(1000, 7);
+    for (let i = 0; i < 3; i++) {
+      c.sendBinary(payload);
+      assert.equal((await c.nextFrame()).payload.length, payload.length);
+    }
+    const s = server.wss.stats();
+    // Client frames: 1000 B + a 4-byte header (126 length) + a 4-byte mask; server frames: no mask.
+    assert.equal(s.wireBytesIn, 3 * 1008);
+    assert.equal(s.wireBytesOut, 3 * 1004);
+    assert.equal(s.bytesIn, 3000);
+    c.sendClose(1000);
+    assert.equal((await c.nextFrame()).opcode, Opcode.CLOSE);
+    await waitUntil(() => server.wss.stats().connections === 0, "the stream's WebSocket closed");
+    const after = server.wss.stats();
+    assert.ok(after.wireBytesIn >= s.wireBytesIn && after.wireBytesOut >= s.wireBytesOut, "closed streams stay counted");
+  });
+
   test("refusals are HTTP statuses on the stream: hook HandshakeError, version, origin, capacity", async (t) => {
     const server = await startEchoServer(t, {
       http2: true,

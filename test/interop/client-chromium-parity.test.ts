@@ -8,14 +8,12 @@
 // differ only in case (["a", "A"]; WPT Create-protocols-repeated-case-insensitive expects a
 // SyntaxError), and does not apply WebIDL [Clamp] rounding to close()'s code (2999.6).
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { WebSocket } from "../../src/client/websocket.js";
 import { HandshakeError } from "../../src/protocol/errors.js";
-import { WebSocketServer } from "../../src/server/server.js";
-import { launchChromium } from "../helpers/chromium.js";
+import type { ServerWebSocket } from "../../src/server/server-websocket.js";
 import { skipUnless } from "../helpers/components.js";
+import { startParityBench, type ParityBench } from "../helpers/parity.js";
 
 /**
  * A scenario: runs in the browser (serialized with toString) and in Node, so it uses only
@@ -146,82 +144,57 @@ function record(Ctor: typeof WebSocket, url: string): Promise<string[]> {
   });
 }
 
-let http: Server;
-let wss: WebSocketServer<{ path: string }>;
-let base = "";
-
-function startServers(): Promise<void> {
-  http = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>wsx parity</title>"));
-  wss = new WebSocketServer<{ path: string }>({
-    server: http,
-    protocols: ["a"],
-    upgrade(req) {
-      if (req.url === "/reject") throw new HandshakeError(403, "no");
-      return { path: req.url ?? "" };
-    },
-    open(ws) {
-      switch (ws.data.path) {
-        case "/burst":
-          for (let i = 0; i < 5; i++) ws.send(`m${i}`);
-          ws.close(4001, "bye ✓");
-          break;
-        case "/no-code":
-          ws.transport.close(0, "");
-          break;
-        case "/terminate":
-          ws.terminate();
-          break;
-        case "/bad-utf8":
-          ws.transport.sendRaw(Buffer.from([0x81, 0x02, 0xc3, 0x28]));
-          break;
-        case "/masked":
-          ws.transport.sendRaw(Buffer.from([0x81, 0x81, 1, 2, 3, 4, 0x60]));
-          break;
-      }
-    },
-    message: (ws, data, isBinary) => void ws.send(data, isBinary),
-  });
-  return new Promise((r) =>
-    http.listen(0, "127.0.0.1", () => {
-      base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-      r();
-    }),
-  );
+/** What the server does on open, by path: the server-side half of the scenarios. */
+function serverSide(ws: ServerWebSocket<{ path: string }>): void {
+  switch (ws.data.path) {
+    case "/burst":
+      for (let i = 0; i < 5; i++) ws.send(`m${i}`);
+      ws.close(4001, "bye ✓");
+      break;
+    case "/no-code":
+      ws.transport.close(0, "");
+      break;
+    case "/terminate":
+      ws.terminate();
+      break;
+    case "/bad-utf8":
+      ws.transport.sendRaw(Buffer.from([0x81, 0x02, 0xc3, 0x28]));
+      break;
+    case "/masked":
+      ws.transport.sendRaw(Buffer.from([0x81, 0x81, 1, 2, 3, 4, 0x60]));
+      break;
+  }
 }
 
 const chromiumSkip = await skipUnless("chromium");
 
 describe("wsx client and Chromium observe the same things", { skip: chromiumSkip }, () => {
-  let browser: any;
-  let page: any;
+  let bench: ParityBench;
   before(async () => {
-    await startServers();
-    browser = await launchChromium();
-    page = await browser.newPage();
-    // Loaded from http://127.0.0.1 (Chromium's Local Network Access allows loopback from it).
-    await page.goto(base + "/");
+    bench = await startParityBench({
+      title: "wsx parity",
+      upgrade(req) {
+        if (req.url === "/reject") throw new HandshakeError(403, "no");
+      },
+      open: serverSide,
+    });
   });
-  after(async () => {
-    await browser?.close();
-    await wss.close();
-    http.closeAllConnections();
-    await new Promise<void>((r) => http.close(() => r()));
-  });
+  after(() => bench?.close());
 
   for (const [name, scenario] of Object.entries(scenarios)) {
     test(name, async () => {
       const source = scenario.toString();
       // The browser gets the scenario and the record() helper as source text.
-      const inBrowser: string[] = await page.evaluate(
+      const inBrowser: string[] = await bench.page.evaluate(
         async ([src, rec, b]: [string, string, string]) => {
           const record = (0, eval)(`(${rec})`);
           (globalThis as any).record = record;
           const fn = (0, eval)(`(${src})`);
           return fn(WebSocket, b);
         },
-        [source, record.toString(), base],
+        [source, record.toString(), bench.base] as [string, string, string],
       );
-      const inNode = await scenario(WebSocket, base);
+      const inNode = await scenario(WebSocket, bench.base);
       assert.ok(!inBrowser.includes("timeout"), `the browser run finished: ${inBrowser.join(" | ")}`);
       assert.deepEqual(inNode, inBrowser);
     });

@@ -6,14 +6,11 @@
 // what the shipping browser does, and this test pins it. Left out: a relative URL (Chromium
 // resolves it against the page; Node has no base URL, so it is a SyntaxError).
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { WebSocketError } from "../../src/client/websocket-error.js";
 import { WebSocketStream } from "../../src/client/websocket-stream.js";
-import { WebSocketServer } from "../../src/server/server.js";
-import { launchChromium } from "../helpers/chromium.js";
 import { skipUnless } from "../helpers/components.js";
+import { startParityBench, type ParityBench } from "../helpers/parity.js";
 
 /** Runs in the browser (serialized) and in Node: only the standard API and its arguments. */
 type Scenario = (WSS: typeof WebSocketStream, WSE: typeof WebSocketError, base: string) => Promise<string[]>;
@@ -218,62 +215,35 @@ const scenarios: Record<string, Scenario> = {
   },
 };
 
-let http: Server;
-let wss: WebSocketServer<{ path: string }>;
-let base = "";
-
-function startServers(): Promise<void> {
-  http = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>wsx stream parity</title>"));
-  wss = new WebSocketServer<{ path: string }>({
-    server: http,
-    protocols: ["a"],
-    upgrade: (req) => ({ path: req.url ?? "" }),
-    open(ws) {
-      if (ws.data.path === "/server-close") ws.close(4002, "server ✓");
-      if (ws.data.path === "/terminate") ws.terminate();
-    },
-    message: (ws, data, isBinary) => void ws.send(data, isBinary),
-  });
-  return new Promise((r) =>
-    http.listen(0, "127.0.0.1", () => {
-      base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-      r();
-    }),
-  );
-}
-
 const chromiumSkip = await skipUnless("chromium");
 
 describe("wsx WebSocketStream and Chromium's observe the same things", { skip: chromiumSkip, timeout: 120_000 }, () => {
-  let browser: any;
-  let page: any;
+  let bench: ParityBench;
   before(async () => {
-    await startServers();
-    browser = await launchChromium();
-    page = await browser.newPage();
-    await page.goto(base + "/");
+    bench = await startParityBench({
+      title: "wsx stream parity",
+      open(ws) {
+        if (ws.data.path === "/server-close") ws.close(4002, "server ✓");
+        if (ws.data.path === "/terminate") ws.terminate();
+      },
+    });
   });
-  after(async () => {
-    await browser?.close();
-    await wss.close();
-    http.closeAllConnections();
-    await new Promise<void>((r) => http.close(() => r()));
-  });
+  after(() => bench?.close());
 
   test("Chromium has WebSocketStream and WebSocketError", async () => {
-    assert.deepEqual(await page.evaluate(() => [typeof (globalThis as any).WebSocketStream, typeof (globalThis as any).WebSocketError]), ["function", "function"]);
+    assert.deepEqual(await bench.page.evaluate(() => [typeof (globalThis as any).WebSocketStream, typeof (globalThis as any).WebSocketError]), ["function", "function"]);
   });
 
   for (const [name, scenario] of Object.entries(scenarios)) {
     test(name, async () => {
-      const inBrowser: string[] = await page.evaluate(
+      const inBrowser: string[] = await bench.page.evaluate(
         async ([src, b]: [string, string]) => {
           const fn = (0, eval)(`(${src})`);
           return fn((globalThis as any).WebSocketStream, (globalThis as any).WebSocketError, b);
         },
-        [scenario.toString(), base],
+        [scenario.toString(), bench.base] as [string, string],
       );
-      const inNode = await scenario(WebSocketStream, WebSocketError, base);
+      const inNode = await scenario(WebSocketStream, WebSocketError, bench.base);
       assert.deepEqual(inNode, inBrowser);
     });
   }

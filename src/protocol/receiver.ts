@@ -100,8 +100,13 @@ const POOL_LIMIT = Buffer.poolSize >>> 1;
 const MIN_MESSAGE_BUFFER = 16 * 1024;
 /** Pieces of a message held by reference before its buffer is allocated (Receiver.hold). */
 const MAX_HELD = 32;
-/** Memory those pieces may pin beyond twice their bytes: one socket read (64 KiB in Node). */
-const HELD_SLACK = 64 * 1024;
+
+/** A copy of `piece` in memory of its own (not Node's shared pool, which would keep 8 KiB alive). */
+function copyOf(piece: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(piece.length);
+  piece.copy(copy);
+  return copy;
+}
 
 /**
  * Incremental RFC 6455 frame parser. Feed it with {@link Receiver.push}.
@@ -416,7 +421,7 @@ export class Receiver {
   private append(piece: Buffer): void {
     const need = this.messageLength + piece.length;
     let buf = this.message;
-    if (buf === null && this.fin && need * 4 < this.frameEnd && this.hold(piece, need)) {
+    if (buf === null && this.fin && need * 4 < this.frameEnd && this.hold(piece)) {
       this.messageLength = need;
       return;
     }
@@ -447,19 +452,17 @@ export class Receiver {
    * frame and less than a quarter of it has arrived, so that its buffer, allocated at the
    * exact size once a quarter is here, receives every byte in one copy (a 1 MiB message in
    * 64 KiB reads would otherwise be copied into 64, 128 and 256 KiB buffers first). Bounded
-   * like the doubling it replaces: at most {@link MAX_HELD} pieces, and the memory they pin
-   * (their whole ArrayBuffers) at most twice what arrived plus one read; past that, false.
+   * like the doubling it replaces: a piece that is less than half of its read's memory (the
+   * read also held other frames, or a Duplex hands out views of larger buffers) is held as a
+   * copy, so what the held pieces keep alive is at most twice what arrived; and at most
+   * {@link MAX_HELD} pieces (false past it: the caller copies into a growing buffer).
    */
-  private hold(piece: Buffer, need: number): boolean {
-    const held = this.held;
-    let pinned = piece.buffer.byteLength;
-    if (held !== null) {
-      if (held.length >= MAX_HELD) return false;
-      for (let i = 0; i < held.length; i++) pinned += held[i].buffer.byteLength;
-    }
-    if (pinned > 2 * need + HELD_SLACK) return false;
-    if (held === null) this.held = [piece];
-    else held.push(piece);
+  private hold(piece: Buffer): boolean {
+    let held = this.held;
+    if (held !== null && held.length >= MAX_HELD) return false;
+    const kept = piece.buffer.byteLength <= 2 * piece.length ? piece : copyOf(piece);
+    if (held === null) this.held = held = [];
+    held.push(kept);
     return true;
   }
 

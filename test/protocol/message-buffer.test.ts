@@ -45,7 +45,8 @@ describe("RFC 6455 §5.4 message reassembly buffer", () => {
   }
 
   // The first quarter of a one-frame message is held as views of the reads (at most 32 of
-  // them, pinning at most twice its bytes plus 64 KiB), then copied once into the exact buffer.
+  // them; a piece under half of its read is held as a copy), then copied once into the exact
+  // buffer.
   for (const [label, size] of [
     ["64 KiB reads (held, then copied once)", 65536],
     ["1 KiB reads (more than 32 before a quarter: falls back to doubling)", 1024],
@@ -81,9 +82,9 @@ describe("RFC 6455 §5.4 message reassembly buffer", () => {
     }
   });
 
-  test("reads that are small views of large ArrayBuffers are copied, not held (the memory they pin is bounded)", async () => {
+  test("reads that are small views of large ArrayBuffers are held as copies, not views (the memory kept is bounded)", async () => {
     // A Duplex may hand out views of big buffers: holding 8 of them would pin 32 MiB for
-    // 512 KiB of a 32 MiB message; copying keeps what is held near what arrived.
+    // 512 KiB of a 32 MiB message; copies keep what is held near what arrived.
     const length = 32 * MiB;
     const frame = serverFrame({ opcode: 2, payload: Buffer.alloc(0) });
     const header = Buffer.from(frame.subarray(0, 2));
@@ -101,7 +102,7 @@ describe("RFC 6455 §5.4 message reassembly buffer", () => {
     const grown = (await memoryAfterGc()).arrayBuffers - before.arrayBuffers;
     assert.equal(messages, 0);
     assert.ok(!receiver.idle, "a message is in progress");
-    // 512 KiB arrived: a doubling buffer of at most 1 MiB, not 8 x 4 MiB.
+    // 512 KiB arrived: about that much is held, not 8 x 4 MiB.
     assert.ok(grown < 4 * MiB, `retained ${formatBytes(grown)}`);
   });
 

@@ -141,7 +141,7 @@ const homesCollected = new FinalizationRegistry<undefined>(() => void liveHomes-
 
 /**
  * At most this many MaskHomes exist at once in a process (one per client connection that sends
- * large frames); past it, {@link createMaskHome} returns null and frames are masked through the
+ * large frames); past it, {@link MaskHome.create} returns null and frames are masked through the
  * scratch memory. Each WebAssembly memory reserves several GiB of address space up front.
  */
 export const MAX_MASK_HOMES = 64;

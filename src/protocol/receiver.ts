@@ -223,7 +223,11 @@ export class Receiver {
     this.held = null;
   }
 
-  /** Feeds bytes from the network. The receiver may unmask `chunk` in place. */
+  /**
+   * Feeds bytes from the network. The receiver may unmask `chunk` in place, hand on views of
+   * it, and keep views of it until the message they belong to is delivered: `chunk` must not
+   * be reused afterwards (as with a socket's `data` chunks).
+   */
   push(chunk: Buffer): void {
     if (this.state === State.Done) return;
     if (this.paused) {

@@ -179,6 +179,14 @@ export class MaskHome {
     return home;
   }
 
+  /** XORs `buffer[start..end)` in place with the packed `key` (key byte 0 on `start`). */
+  maskInPlace(start: number, end: number, key: number): void {
+    const buffer = this.buffer;
+    const n = end - start;
+    this.xor(start, n, key);
+    for (let i = start + (n & ~15); i < end; i++) buffer[i] ^= key >>> (((i - start) & 3) << 3);
+  }
+
   /**
    * Copies `source[start..end)` to `buffer` at `offset`, masked with the packed `key` (see
    * packMaskKey; key byte 0 applies to the first byte). The caller's bytes are not modified.

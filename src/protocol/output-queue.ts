@@ -95,7 +95,7 @@ export class OutputQueue {
       this.pushChunk(isString ? Buffer.from(payload) : toBuffer(payload));
       return;
     }
-    if (masked && length >= OutputQueue.HOME_MIN && !isString && this.pushHomeFrame(firstByte, payload, head, length)) return;
+    if (masked && length >= OutputQueue.HOME_MIN && this.pushHomeFrame(firstByte, payload, head, length)) return;
     const seg = this.reserve(head + length);
     let off = this.used;
     if (masked) {
@@ -215,16 +215,16 @@ export class OutputQueue {
   }
 
   /**
-   * Client side, a large binary frame: built in the queue's MaskHome, a WebAssembly memory
-   * where the payload is copied and masked in one pass (mask-simd.ts), and queued as a view of
-   * it. Returns false (the caller copies as usual) while the home holds a frame not yet known
+   * Client side, a large frame: built in the queue's MaskHome, a WebAssembly memory where the
+   * payload is copied (text: UTF-8-encoded) and masked in one pass (mask-simd.ts), and queued
+   * as a view of it. Returns false (the caller copies as usual) while the home holds a frame not yet known
    * to be written (busy until recycle(): the transport calls it once the socket has taken
    * every byte), or when no home can be had. A home is made only once a write of this queue
    * was copied at once by its socket (mayShare), so that it will be reused; it is kept for the
    * connection's life, sized to the largest frame (at most MAX_MASK_HOME_SIZE), and a process
    * has at most MAX_MASK_HOMES of them.
    */
-  private pushHomeFrame(firstByte: number, payload: Uint8Array, head: number, length: number): boolean {
+  private pushHomeFrame(firstByte: number, payload: Uint8Array | string, head: number, length: number): boolean {
     let home = this.home;
     // The payload starts 16 bytes in: its SIMD loads and stores are aligned.
     const size = 16 + length;
@@ -241,7 +241,13 @@ export class OutputQueue {
     maskPoolOffset += 4;
     const start = 16 - head;
     writeHeader(home.buffer, start, firstByte, length, pool, maskOffset);
-    home.copyMasked(payload, 0, length, 16, packMaskKey(pool, maskOffset));
+    const key = packMaskKey(pool, maskOffset);
+    if (typeof payload === "string") {
+      home.buffer.write(payload, 16, length, "utf8");
+      home.maskInPlace(16, 16 + length, key);
+    } else {
+      home.copyMasked(payload, 0, length, 16, key);
+    }
     // A large segment kept from before the home existed is not needed any more.
     if (this.used === 0 && this.segment !== null && this.segment.length > MAX_SEGMENT) this.segment = null;
     this.pushChunk(home.buffer.subarray(start, size));

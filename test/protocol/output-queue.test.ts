@@ -292,6 +292,28 @@ describe("OutputQueue (client role): large frames masked in the queue's MaskHome
     assert.equal(new Set(keys).size, 4, `keys: ${keys.join(" ")}`);
   });
 
+  test("large text frames are UTF-8-encoded straight into the home and masked there", (t) => {
+    if (simdMasker() === null) return t.skip("WebAssembly SIMD is not available here");
+    const q = new OutputQueue(randomFillSync);
+    q.pushFrame(FIN | Opcode.Binary, payloadOf(LARGE, 1));
+    q.take();
+    q.recycle();
+    q.pushFrame(FIN | Opcode.Binary, payloadOf(LARGE, 2));
+    const home = backings(q.take());
+    q.recycle();
+    // Lengths in bytes around the 16-byte SIMD steps: 3-byte and 4-byte UTF-8 sequences.
+    for (const text of ["€".repeat(30_000), "€".repeat(30_000) + "a", "😀".repeat(20_000) + "bc", "x".repeat(OutputQueue.HOME_MIN + 15)]) {
+      q.pushFrame(FIN | Opcode.Text, text);
+      const out = q.take();
+      const [frame, ...rest] = parseWireFrames(out);
+      assert.equal(rest.length, 0);
+      assert.equal(frame.opcode, Opcode.Text);
+      assert.equal(frame.payload.toString("utf8"), text, `${Buffer.byteLength(text)} bytes of text round-trip`);
+      assert.ok(backings(out).some((ab) => home.includes(ab)), "built in the home");
+      q.recycle();
+    }
+  });
+
   test("clear() lets the home go; without WebAssembly SIMD large frames are masked as before", () => {
     const q = new OutputQueue(randomFillSync);
     q.pushFrame(FIN | Opcode.Binary, payloadOf(LARGE, 5));

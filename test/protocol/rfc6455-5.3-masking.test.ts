@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { applyMask, applyMaskKey, copyMasked, packMaskKey } from "../../src/protocol/frame.js";
-import { MAX_MASK_HOME_SIZE, MaskHome, setSimdMasking, simdMasker } from "../../src/protocol/mask-simd.js";
+import { MAX_MASK_HOME_SIZE, MAX_MASK_HOMES, MaskHome, setSimdMasking, simdMasker } from "../../src/protocol/mask-simd.js";
+import { forceGc } from "../helpers/memory.js";
 import { clientFrame, errorCode, feedEverySplit, serverFrame } from "./feed.js";
 
 /** RFC 6455 §5.3: octet i of the transformed data is octet i XOR octet (i MOD 4) of the key. */
@@ -242,6 +243,46 @@ describe("RFC 6455 §5.3 masking in a MaskHome (a client's large frames, in WebA
       ),
       { numRuns: 150 },
     );
+  });
+
+  test("maskInPlace equals the RFC's XOR at every length 0-130 and offset, and across 70,000 bytes; bytes around untouched", (t) => {
+    const h = getHome();
+    if (h === null) return t.skip("WebAssembly SIMD is not available here");
+    const key = Buffer.from([0xc0, 0x01, 0x7e, 0x99]);
+    const lengths = [...Array.from({ length: 131 }, (_, i) => i), 16383, 16385, 70_000, 70_013];
+    for (const length of lengths) {
+      for (const start of [0, 1, 3, 16, 31]) {
+        h.buffer.fill(0x3c, 0, start + length + 64);
+        const data = pattern(length, length + start);
+        h.buffer.set(data, start);
+        h.maskInPlace(start, start + length, packMaskKey(key));
+        assert.ok(h.buffer.subarray(start, start + length).equals(reference(data, key, 0)), `length ${length}, start ${start}`);
+        assert.ok(h.buffer.subarray(0, start).every((b) => b === 0x3c));
+        assert.ok(h.buffer.subarray(start + length, start + length + 64).every((b) => b === 0x3c), `bytes after untouched (length ${length})`);
+      }
+    }
+  });
+
+  test("at most MAX_MASK_HOMES homes live at once; collected homes make room again", async (t) => {
+    if (getHome() === null) return t.skip("WebAssembly SIMD is not available here");
+    let made: MaskHome[] = [];
+    for (let i = 0; i <= MAX_MASK_HOMES; i++) {
+      const h = MaskHome.create(65536);
+      if (h === null) break;
+      made.push(h);
+    }
+    // The suite's own home counts too.
+    assert.equal(made.length, MAX_MASK_HOMES - 1);
+    assert.equal(MaskHome.create(65536), null, "past the cap: no home (the caller masks through the scratch memory)");
+    made = [];
+    // Homes are counted down when collected (FinalizationRegistry, after a GC and a turn).
+    let again: MaskHome | null = null;
+    for (let round = 0; round < 100 && again === null; round++) {
+      forceGc();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      again = MaskHome.create(65536);
+    }
+    assert.ok(again !== null, "a home can be made again once the others are collected");
   });
 
   test("no home without WebAssembly SIMD, nor past MAX_MASK_HOME_SIZE; its size is whole 64 KiB pages", () => {

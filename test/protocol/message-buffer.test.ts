@@ -3,6 +3,7 @@
 // can see it (takeMessageBuffer, used by the client for binaryType "arraybuffer").
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import { Receiver, takeMessageBuffer } from "../../src/protocol/receiver.js";
 import { formatBytes, memoryAfterGc, MiB } from "../helpers/memory.js";
 import { cat, clientFrame, serverFrame, splitAt } from "./feed.js";
@@ -80,6 +81,38 @@ describe("RFC 6455 §5.4 message reassembly buffer", () => {
       assert.equal(out.length, 3, `pieces of ${size}`);
       assert.ok(out[0].equals(a) && out[1].equals(b) && out[2].equals(c), `pieces of ${size}`);
     }
+  });
+
+  test("(property) one-frame messages cut at random points, masked or not, some reads views of larger buffers: intact", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 300_000 }),
+        fc.array(fc.integer({ min: 1, max: 80_000 }), { minLength: 1, maxLength: 40 }),
+        fc.boolean(),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 40 }),
+        (length, sizes, masked, inBigBuffer) => {
+          const payload = pattern(length);
+          const bytes = masked ? clientFrame({ opcode: 2, payload }) : serverFrame({ opcode: 2, payload });
+          const chunks: Buffer[] = [];
+          for (let at = 0, i = 0; at < bytes.length; i++) {
+            const n = Math.min(sizes[i % sizes.length], bytes.length - at);
+            // Some reads are views into the middle of a buffer three times their size.
+            const chunk = inBigBuffer[i % inBigBuffer.length] ? Buffer.alloc(3 * n).subarray(n, 2 * n) : Buffer.alloc(n);
+            bytes.copy(chunk, 0, at, at + n);
+            chunks.push(chunk);
+            at += n;
+          }
+          const out: Buffer[] = [];
+          const fail = (): never => assert.fail("unexpected event");
+          const receiver = new Receiver({ onMessage: (data) => void out.push(Buffer.from(data)), onPing: fail, onPong: fail, onClose: fail, onProtocolError: fail }, { isServer: masked, maxPayload: 1 << 20 });
+          for (const chunk of chunks) receiver.push(chunk);
+          assert.equal(out.length, 1);
+          assert.ok(out[0].equals(payload));
+          assert.ok(receiver.idle);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   test("reads that are small views of large ArrayBuffers are held as copies, not views (the memory kept is bounded)", async () => {

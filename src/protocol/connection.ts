@@ -117,7 +117,7 @@ export class Connection implements ReceiverHandler {
 
   // ---- input ----------------------------------------------------------------------------
 
-  /** Feeds bytes received from the peer. */
+  /** Feeds bytes received from the peer; `chunk` must not be reused afterwards (see Receiver.push). */
   receive(chunk: Buffer): void {
     // After destroy() no receiver may be created again: input is over.
     if (this.receiver === null && this.readyState === ReadyState.CLOSED) return;

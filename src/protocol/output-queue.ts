@@ -7,7 +7,8 @@
  * Payloads of {@link OutputQueue.COPY_LIMIT} bytes or more are referenced, not copied (like
  * `socket.write`, the caller must not modify such a buffer after sending it).
  */
-import { applyMask, copyMasked, headerSize, MAX_HEADER_SIZE, writeHeader } from "./frame.js";
+import { applyMask, copyMasked, headerSize, MAX_HEADER_SIZE, packMaskKey, writeHeader } from "./frame.js";
+import { MaskHome } from "./mask-simd.js";
 
 const MIN_SEGMENT = 1024;
 
@@ -26,6 +27,8 @@ export interface MaskSource {
 export class OutputQueue {
   /** Payloads at least this large are queued by reference instead of copied. */
   static readonly COPY_LIMIT = 8 * 1024;
+  /** Client payloads at least this large are masked in the queue's {@link MaskHome} when it is free. */
+  static readonly HOME_MIN = 64 * 1024;
 
   /** Completed segments, in order. */
   private chunks: Buffer[] | null = null;
@@ -52,6 +55,8 @@ export class OutputQueue {
   private mayShare = false;
 
   private readonly maskSource: MaskSource | null;
+  /** Client queues: where large frames are masked in place (see pushHomeFrame). */
+  private home: MaskHome | null = null;
 
   /** `maskSource` is given for client connections, whose frames are masked. */
   constructor(maskSource: MaskSource | null) {
@@ -90,6 +95,7 @@ export class OutputQueue {
       this.pushChunk(isString ? Buffer.from(payload) : toBuffer(payload));
       return;
     }
+    if (masked && length >= OutputQueue.HOME_MIN && this.pushHomeFrame(firstByte, payload, head, length)) return;
     const seg = this.reserve(head + length);
     let off = this.used;
     if (masked) {
@@ -185,6 +191,8 @@ export class OutputQueue {
    */
   recycle(): void {
     this.mayShare = true;
+    // Everything taken so far is written: a frame in the home is no longer read.
+    if (this.home !== null && this.total === 0) this.home.busy = false;
     if (this.spare !== null && this.segment === null && this.total === 0) {
       this.segment = this.spare;
       this.used = 0;
@@ -194,6 +202,8 @@ export class OutputQueue {
 
   /** Drops everything queued (the connection is gone). */
   clear(): void {
+    // A frame in the home may still be in the socket's hands: let it go with its last view.
+    this.home = null;
     this.runBuf = null;
     this.runEnd = 0;
     this.mayShare = false;
@@ -202,6 +212,46 @@ export class OutputQueue {
     this.spare = null;
     this.used = 0;
     this.total = 0;
+  }
+
+  /**
+   * Client side, a large frame: built in the queue's MaskHome, a WebAssembly memory where the
+   * payload is copied (text: UTF-8-encoded) and masked in one pass (mask-simd.ts), and queued
+   * as a view of it. Returns false (the caller copies as usual) while the home holds a frame not yet known
+   * to be written (busy until recycle(): the transport calls it once the socket has taken
+   * every byte), or when no home can be had. A home is made only once a write of this queue
+   * was copied at once by its socket (mayShare), so that it will be reused; it is kept for the
+   * connection's life, sized to the largest frame (at most MAX_MASK_HOME_SIZE), and a process
+   * has at most MAX_MASK_HOMES of them.
+   */
+  private pushHomeFrame(firstByte: number, payload: Uint8Array | string, head: number, length: number): boolean {
+    let home = this.home;
+    // The payload starts 16 bytes in: its SIMD loads and stores are aligned.
+    const size = 16 + length;
+    if (home === null || home.buffer.length < size) {
+      if (!this.mayShare || (home !== null && home.busy)) return false;
+      home = MaskHome.create(size);
+      if (home === null) return false;
+      this.home = home;
+    }
+    if (home.busy) return false;
+    home.busy = true;
+    const pool = this.nextMask();
+    const maskOffset = maskPoolOffset;
+    maskPoolOffset += 4;
+    const start = 16 - head;
+    writeHeader(home.buffer, start, firstByte, length, pool, maskOffset);
+    const key = packMaskKey(pool, maskOffset);
+    if (typeof payload === "string") {
+      home.buffer.write(payload, 16, length, "utf8");
+      home.maskInPlace(16, 16 + length, key);
+    } else {
+      home.copyMasked(payload, 0, length, 16, key);
+    }
+    // A large segment kept from before the home existed is not needed any more.
+    if (this.used === 0 && this.segment !== null && this.segment.length > MAX_SEGMENT) this.segment = null;
+    this.pushChunk(home.buffer.subarray(start, size));
+    return true;
   }
 
   /** Returns a segment with `bytes` free at `this.used`. */

@@ -98,6 +98,15 @@ export function takeMessageBuffer(data: Buffer): ArrayBuffer | null {
 const POOL_LIMIT = Buffer.poolSize >>> 1;
 /** Smallest allocation of a message buffer (it grows by doubling up to the message's bound). */
 const MIN_MESSAGE_BUFFER = 16 * 1024;
+/** Pieces of a message held by reference before its buffer is allocated (Receiver.hold). */
+const MAX_HELD = 32;
+
+/** A copy of `piece` in memory of its own (not Node's shared pool, which would keep 8 KiB alive). */
+function copyOf(piece: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(piece.length);
+  piece.copy(copy);
+  return copy;
+}
 
 /**
  * Incremental RFC 6455 frame parser. Feed it with {@link Receiver.push}.
@@ -145,6 +154,11 @@ export class Receiver {
   private messageFrames = 0;
   /** The message's bytes, unless it arrives as one frame inside one chunk (then a view). */
   private message: Buffer | null = null;
+  /**
+   * The first pieces of a one-frame message, held as views of the socket reads until a
+   * quarter of it is here and its buffer is allocated at its exact size (see append()).
+   */
+  private held: Buffer[] | null = null;
   private messageLength = 0;
   /** What messageLength will be once the current data frame is complete. */
   private frameEnd = 0;
@@ -179,7 +193,8 @@ export class Receiver {
       this.messageOpcode === 0 &&
       !this.paused &&
       this.pending === null &&
-      this.message === null
+      this.message === null &&
+      this.held === null
     );
   }
 
@@ -205,9 +220,14 @@ export class Receiver {
     this.pending = null;
     this.control = null;
     this.message = null;
+    this.held = null;
   }
 
-  /** Feeds bytes from the network. The receiver may unmask `chunk` in place. */
+  /**
+   * Feeds bytes from the network. The receiver may unmask `chunk` in place, hand on views of
+   * it, and keep views of it until the message they belong to is delivered: `chunk` must not
+   * be reused afterwards (as with a socket's `data` chunks).
+   */
   push(chunk: Buffer): void {
     if (this.state === State.Done) return;
     if (this.paused) {
@@ -405,6 +425,10 @@ export class Receiver {
   private append(piece: Buffer): void {
     const need = this.messageLength + piece.length;
     let buf = this.message;
+    if (buf === null && this.fin && need * 4 < this.frameEnd && this.hold(piece)) {
+      this.messageLength = need;
+      return;
+    }
     if (buf === null || buf.length < need) {
       const bound = this.fin ? this.frameEnd : this.messageCompressed ? this.maxCompressed : this.maxPayload;
       let size = buf === null ? MIN_MESSAGE_BUFFER : buf.length * 2;
@@ -414,10 +438,36 @@ export class Receiver {
       if (size > bound || (this.fin && need * 4 >= bound)) size = bound;
       const next = Buffer.allocUnsafe(size);
       if (buf !== null && this.messageLength > 0) buf.copy(next, 0, 0, this.messageLength);
+      const held = this.held;
+      if (held !== null) {
+        // The pieces held by reference go in first, each copied once.
+        this.held = null;
+        let at = 0;
+        for (let i = 0; i < held.length; i++) at += held[i].copy(next, at);
+      }
       this.message = buf = next;
     }
     piece.copy(buf, this.messageLength);
     this.messageLength = need;
+  }
+
+  /**
+   * Holds `piece` (a view of a socket read) instead of copying it, while the message is one
+   * frame and less than a quarter of it has arrived, so that its buffer, allocated at the
+   * exact size once a quarter is here, receives every byte in one copy (a 1 MiB message in
+   * 64 KiB reads would otherwise be copied into 64, 128 and 256 KiB buffers first). Bounded
+   * like the doubling it replaces: a piece that is less than half of its read's memory (the
+   * read also held other frames, or a Duplex hands out views of larger buffers) is held as a
+   * copy, so what the held pieces keep alive is at most twice what arrived; and at most
+   * {@link MAX_HELD} pieces (false past it: the caller copies into a growing buffer).
+   */
+  private hold(piece: Buffer): boolean {
+    let held = this.held;
+    if (held !== null && held.length >= MAX_HELD) return false;
+    const kept = piece.buffer.byteLength <= 2 * piece.length ? piece : copyOf(piece);
+    if (held === null) this.held = held = [];
+    held.push(kept);
+    return true;
   }
 
   /**

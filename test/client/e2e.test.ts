@@ -164,6 +164,53 @@ for (const peer of peers) {
       await once(ws, "close");
     });
 
+    test("large binary messages (masked in the client's MaskHome), in a burst and one by one, each come back intact", async () => {
+      const ws = new WebSocket(server.url, [], { maxPayload: MAX });
+      ws.binaryType = "arraybuffer";
+      await once(ws, "open");
+      const received: ArrayBuffer[] = [];
+      let waiting: { n: number; resolve: () => void } | null = null;
+      ws.addEventListener("message", (e) => {
+        received.push(e.data);
+        if (waiting !== null && received.length >= waiting.n) waiting.resolve();
+      });
+      /** Resolves once `n` echoes have arrived (fails after 60 s). */
+      const until = (n: number): Promise<void> =>
+        received.length >= n
+          ? Promise.resolve()
+          : new Promise<void>((resolve, reject) => {
+              const timer = setTimeout(() => reject(new Error(`${received.length} of ${n} echoes arrived`)), 60_000);
+              waiting = {
+                n,
+                resolve: () => {
+                  clearTimeout(timer);
+                  waiting = null;
+                  resolve();
+                },
+              };
+            });
+      // Sizes around the home's threshold (64 KiB) and its 16-byte SIMD steps, up to 3 MiB.
+      const sizes = [65535, 65536, 65537, 65551, 100_003, 1 << 20, (3 << 20) + 5, 70_000, 65536, 1 << 20];
+      const message = (i: number, size: number): Uint8Array => {
+        const m = new Uint8Array(size);
+        for (let j = 0; j < size; j += 61) m[j] = (i * 37 + j) & 0xff;
+        m[size - 1] = i;
+        return m;
+      };
+      // A burst: sends queue behind writes the socket has not finished.
+      sizes.forEach((size, i) => ws.send(message(i, size)));
+      await until(sizes.length);
+      // One by one: each write is done before the next send (the home is reused).
+      for (let i = 0; i < sizes.length; i++) {
+        ws.send(message(100 + i, sizes[i]));
+        await until(sizes.length + i + 1);
+      }
+      const expected = [...sizes.map((size, i) => message(i, size)), ...sizes.map((size, i) => message(100 + i, size))];
+      expected.forEach((m, i) => assert.ok(Buffer.from(received[i]).equals(Buffer.from(m)), `message ${i} (${m.length} bytes) came back intact`));
+      ws.close();
+      await once(ws, "close");
+    });
+
     test("subprotocol negotiation: the server's choice among those offered", async () => {
       const ws = new WebSocket(server.url, ["nope", "chat.v2"]);
       await once(ws, "open");

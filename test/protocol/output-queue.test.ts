@@ -5,6 +5,7 @@ import { randomFillSync } from "node:crypto";
 import { describe, test } from "node:test";
 import { FIN, RSV1 } from "../../src/protocol/frame.js";
 import { Opcode } from "../../src/protocol/opcode.js";
+import { setSimdMasking, simdMasker } from "../../src/protocol/mask-simd.js";
 import { OutputQueue } from "../../src/protocol/output-queue.js";
 import { parseWireFrames } from "./wire-frames.js";
 
@@ -196,5 +197,141 @@ describe("OutputQueue (client role: masked, RFC 6455 §5.3)", () => {
     const out = q.take() as Buffer;
     const key = out.subarray(2, 6);
     for (let i = 0; i < 16; i++) assert.equal(out[6 + i], key[i & 3], `byte ${i}`);
+  });
+});
+
+describe("OutputQueue (client role): large frames masked in the queue's MaskHome", () => {
+  /** A payload of `length` bytes whose content depends on `seed`. */
+  const payloadOf = (length: number, seed: number): Buffer => {
+    const b = Buffer.alloc(length);
+    for (let i = 0; i < length; i++) b[i] = (i * 31 + seed) & 0xff;
+    return b;
+  };
+  /** The ArrayBuffers behind what take() returned. */
+  const backings = (out: Buffer | Buffer[] | null): ArrayBufferLike[] => (out === null ? [] : Buffer.isBuffer(out) ? [out.buffer] : out.map((b) => b.buffer));
+  const LARGE = OutputQueue.HOME_MIN + 3;
+
+  test("after a write the socket took at once, large frames are built in one home and reused; every frame is intact", (t) => {
+    if (simdMasker() === null) return t.skip("WebAssembly SIMD is not available here");
+    const q = new OutputQueue(randomFillSync);
+    // The first write: no home yet (it is made once the transport has recycled a write).
+    q.pushFrame(FIN | Opcode.Binary, payloadOf(LARGE, 1));
+    const first = q.take();
+    assert.ok(parseWireFrames(first)[0].payload.equals(payloadOf(LARGE, 1)));
+    q.recycle();
+    const homes = new Set<ArrayBufferLike>();
+    for (const length of [LARGE, OutputQueue.HOME_MIN, LARGE + 13, 200_001, LARGE]) {
+      const payload = payloadOf(length, length);
+      const copy = Buffer.from(payload);
+      q.pushFrame(FIN | Opcode.Binary, payload);
+      const out = q.take();
+      const [frame, ...rest] = parseWireFrames(out);
+      assert.equal(rest.length, 0);
+      assert.ok(frame.maskKey !== null && frame.payload.equals(copy), `length ${length} round-trips`);
+      assert.ok(payload.equals(copy), "the caller's buffer is not masked in place");
+      for (const b of backings(out)) homes.add(b);
+      q.recycle();
+    }
+    // One home for the first sizes, a larger one from 200,001 bytes on: never one per frame.
+    assert.ok(homes.size <= 2, `${homes.size} buffers for 5 frames`);
+  });
+
+  test("a frame in the home is never overwritten before the socket took it (no recycle): later frames go elsewhere", (t) => {
+    if (simdMasker() === null) return t.skip("WebAssembly SIMD is not available here");
+    const q = new OutputQueue(randomFillSync);
+    q.pushFrame(FIN | Opcode.Binary, payloadOf(LARGE, 0));
+    q.take();
+    q.recycle();
+    q.pushFrame(FIN | Opcode.Binary, payloadOf(LARGE, 1));
+    const a = q.take();
+    const aBytes = Buffer.concat(Buffer.isBuffer(a) ? [a!] : a!);
+    // Not recycled: the socket may still be reading frame A from the home.
+    q.pushFrame(FIN | Opcode.Binary, payloadOf(LARGE, 2));
+    q.pushFrame(FIN | Opcode.Text, "small");
+    const b = q.take();
+    assert.ok(Buffer.concat(Buffer.isBuffer(a) ? [a!] : a!).equals(aBytes), "frame A unchanged while in the socket's hands");
+    assert.ok(parseWireFrames(a)[0].payload.equals(payloadOf(LARGE, 1)));
+    const bFrames = parseWireFrames(b);
+    assert.ok(bFrames[0].payload.equals(payloadOf(LARGE, 2)) && bFrames[1].payload.toString() === "small");
+    for (const ab of backings(b)) assert.ok(!backings(a).includes(ab), "frame B shares no memory with frame A");
+    // Once a later write is known taken (recycle), the home serves again.
+    q.recycle();
+    q.pushFrame(FIN | Opcode.Binary, payloadOf(LARGE, 3));
+    const c = q.take();
+    assert.ok(parseWireFrames(c)[0].payload.equals(payloadOf(LARGE, 3)));
+    assert.ok(backings(c).some((ab) => backings(a).includes(ab)), "the home is reused after recycle");
+  });
+
+  test("home frames in a burst with small frames keep their order; each gets a fresh key, applied to every byte", (t) => {
+    if (simdMasker() === null) return t.skip("WebAssembly SIMD is not available here");
+    const q = new OutputQueue(randomFillSync);
+    q.pushFrame(FIN | Opcode.Text, "warm-up");
+    q.take();
+    q.recycle();
+    q.pushFrame(FIN | Opcode.Text, "before");
+    // Zeros: the masked bytes on the wire are the key itself, repeated (RFC 6455 §5.3).
+    q.pushFrame(FIN | Opcode.Binary, Buffer.alloc(LARGE, 0));
+    q.pushFrame(FIN | Opcode.Binary, Buffer.alloc(LARGE, 0));
+    q.pushFrame(FIN | Opcode.Text, "after");
+    const out = q.take();
+    const frames = parseWireFrames(out);
+    assert.deepEqual(frames.map((f) => f.opcode), [Opcode.Text, Opcode.Binary, Opcode.Binary, Opcode.Text]);
+    assert.equal(frames[0].payload.toString(), "before");
+    assert.equal(frames[3].payload.toString(), "after");
+    const wire = Buffer.concat(Buffer.isBuffer(out) ? [out!] : out!);
+    let at = 0;
+    for (const f of frames) {
+      if (f.opcode === Opcode.Binary) {
+        assert.ok(f.payload.every((x) => x === 0));
+        const masked = wire.subarray(at + f.headerLength, at + f.headerLength + LARGE);
+        for (let i = 0; i < LARGE; i++) if (masked[i] !== f.maskKey![i & 3]) assert.fail(`byte ${i} is not masked with the frame's key`);
+      }
+      at += f.headerLength + f.payload.length;
+    }
+    const keys = frames.map((f) => f.maskKey!.toString("hex"));
+    assert.equal(new Set(keys).size, 4, `keys: ${keys.join(" ")}`);
+  });
+
+  test("large text frames are UTF-8-encoded straight into the home and masked there", (t) => {
+    if (simdMasker() === null) return t.skip("WebAssembly SIMD is not available here");
+    const q = new OutputQueue(randomFillSync);
+    q.pushFrame(FIN | Opcode.Binary, payloadOf(LARGE, 1));
+    q.take();
+    q.recycle();
+    q.pushFrame(FIN | Opcode.Binary, payloadOf(LARGE, 2));
+    const home = backings(q.take());
+    q.recycle();
+    // Lengths in bytes around the 16-byte SIMD steps: 3-byte and 4-byte UTF-8 sequences.
+    for (const text of ["€".repeat(30_000), "€".repeat(30_000) + "a", "😀".repeat(20_000) + "bc", "x".repeat(OutputQueue.HOME_MIN + 15)]) {
+      q.pushFrame(FIN | Opcode.Text, text);
+      const out = q.take();
+      const [frame, ...rest] = parseWireFrames(out);
+      assert.equal(rest.length, 0);
+      assert.equal(frame.opcode, Opcode.Text);
+      assert.equal(frame.payload.toString("utf8"), text, `${Buffer.byteLength(text)} bytes of text round-trip`);
+      assert.ok(backings(out).some((ab) => home.includes(ab)), "built in the home");
+      q.recycle();
+    }
+  });
+
+  test("clear() lets the home go; without WebAssembly SIMD large frames are masked as before", () => {
+    const q = new OutputQueue(randomFillSync);
+    q.pushFrame(FIN | Opcode.Binary, payloadOf(LARGE, 5));
+    q.take();
+    q.recycle();
+    q.pushFrame(FIN | Opcode.Binary, payloadOf(LARGE, 6));
+    q.clear();
+    assert.equal(q.take(), null);
+    setSimdMasking(false);
+    try {
+      const j = new OutputQueue(randomFillSync);
+      for (let i = 0; i < 3; i++) {
+        j.pushFrame(FIN | Opcode.Binary, payloadOf(LARGE, i));
+        assert.ok(parseWireFrames(j.take())[0].payload.equals(payloadOf(LARGE, i)));
+        j.recycle();
+      }
+    } finally {
+      setSimdMasking(true);
+    }
   });
 });

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { applyMask, applyMaskKey, copyMasked, packMaskKey } from "../../src/protocol/frame.js";
-import { setSimdMasking, simdMasker } from "../../src/protocol/mask-simd.js";
+import { MAX_MASK_HOME_SIZE, MAX_MASK_HOMES, MaskHome, setSimdMasking, simdMasker } from "../../src/protocol/mask-simd.js";
+import { forceGc } from "../helpers/memory.js";
 import { clientFrame, errorCode, feedEverySplit, serverFrame } from "./feed.js";
 
 /** RFC 6455 §5.3: octet i of the transformed data is octet i XOR octet (i MOD 4) of the key. */
@@ -176,5 +177,123 @@ describe("RFC 6455 §5.3 masking equals the naive XOR (property, WebAssembly SIM
         assert.ok(data.equals(expected), `length ${length}, phase ${phase}`);
       }
     }
+  });
+});
+
+describe("RFC 6455 §5.3 masking in a MaskHome (a client's large frames, in WebAssembly memory)", () => {
+  // One home for the whole suite: a process has at most MAX_MASK_HOMES of them.
+  let home: MaskHome | null | undefined;
+  const getHome = (): MaskHome | null => (home ??= MaskHome.create(4 * 65536));
+
+  test("copyMasked equals the RFC's XOR at every length 0-130 and unaligned offset; source and surroundings untouched", (t) => {
+    const h = getHome();
+    if (h === null) return t.skip("WebAssembly SIMD is not available here");
+    const key = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+    for (let length = 0; length <= 130; length++) {
+      for (const [start, offset] of [[0, 16], [1, 17], [3, 5], [5, 0], [2, 63]]) {
+        const source = pattern(start + length + 3, length);
+        const sourceBefore = Buffer.from(source);
+        h.buffer.fill(0xa5, 0, offset + length + 80);
+        h.copyMasked(source, start, start + length, offset, packMaskKey(key));
+        assert.ok(source.equals(sourceBefore), "the source must not change");
+        assert.ok(h.buffer.subarray(offset, offset + length).equals(reference(source.subarray(start, start + length), key, 0)), `length ${length}, start ${start}, offset ${offset}`);
+        assert.ok(h.buffer.subarray(0, offset).every((b) => b === 0xa5), "bytes before untouched");
+        assert.ok(h.buffer.subarray(offset + length, offset + length + 80).every((b) => b === 0xa5), `bytes after untouched (length ${length})`);
+      }
+    }
+  });
+
+  test("copyMasked across its 16 KiB blocks and at the end of the memory, every length near a boundary", (t) => {
+    const h = getHome();
+    if (h === null) return t.skip("WebAssembly SIMD is not available here");
+    const key = Buffer.from([0x01, 0x80, 0xfe, 0x7f]);
+    const size = h.buffer.length;
+    for (const length of [16383, 16384, 16385, 16399, 32767, 32768, 32769, 3 * 16384 + 5, 100_003]) {
+      for (const offset of [0, 1, 15, 16, 17]) {
+        const source = pattern(length + 1, length + offset).subarray(1);
+        h.buffer.fill(0x5a);
+        h.copyMasked(source, 0, length, offset, packMaskKey(key));
+        assert.ok(h.buffer.subarray(offset, offset + length).equals(reference(source, key, 0)), `length ${length}, offset ${offset}`);
+        assert.ok(h.buffer.subarray(offset + length).every((b) => b === 0x5a), `bytes after untouched (length ${length}, offset ${offset})`);
+      }
+      // Ending exactly at the memory's last byte: no access past it.
+      const source = pattern(length, 9);
+      h.copyMasked(source, 0, length, size - length, packMaskKey(key));
+      assert.ok(h.buffer.subarray(size - length).equals(reference(source, key, 0)), `length ${length} at the end`);
+    }
+  });
+
+  test("copyMasked (property): any length up to 70,000, any source start and target offset", (t) => {
+    const h = getHome();
+    if (h === null) return t.skip("WebAssembly SIMD is not available here");
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 70_000 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.uint8Array({ minLength: 4, maxLength: 4 }),
+        (length, start, offset, key) => {
+          const source = pattern(start + length, length + start);
+          h.buffer.fill(0xc3, 0, offset + length + 64);
+          h.copyMasked(source, start, start + length, offset, packMaskKey(key));
+          assert.ok(h.buffer.subarray(offset, offset + length).equals(reference(source.subarray(start), key, 0)));
+          assert.ok(h.buffer.subarray(0, offset).every((b) => b === 0xc3));
+          assert.ok(h.buffer.subarray(offset + length, offset + length + 64).every((b) => b === 0xc3));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  test("maskInPlace equals the RFC's XOR at every length 0-130 and offset, and across 70,000 bytes; bytes around untouched", (t) => {
+    const h = getHome();
+    if (h === null) return t.skip("WebAssembly SIMD is not available here");
+    const key = Buffer.from([0xc0, 0x01, 0x7e, 0x99]);
+    const lengths = [...Array.from({ length: 131 }, (_, i) => i), 16383, 16385, 70_000, 70_013];
+    for (const length of lengths) {
+      for (const start of [0, 1, 3, 16, 31]) {
+        h.buffer.fill(0x3c, 0, start + length + 64);
+        const data = pattern(length, length + start);
+        h.buffer.set(data, start);
+        h.maskInPlace(start, start + length, packMaskKey(key));
+        assert.ok(h.buffer.subarray(start, start + length).equals(reference(data, key, 0)), `length ${length}, start ${start}`);
+        assert.ok(h.buffer.subarray(0, start).every((b) => b === 0x3c));
+        assert.ok(h.buffer.subarray(start + length, start + length + 64).every((b) => b === 0x3c), `bytes after untouched (length ${length})`);
+      }
+    }
+  });
+
+  test("at most MAX_MASK_HOMES homes live at once; collected homes make room again", async (t) => {
+    if (getHome() === null) return t.skip("WebAssembly SIMD is not available here");
+    let made: MaskHome[] = [];
+    for (let i = 0; i <= MAX_MASK_HOMES; i++) {
+      const h = MaskHome.create(65536);
+      if (h === null) break;
+      made.push(h);
+    }
+    // The suite's own home counts too.
+    assert.equal(made.length, MAX_MASK_HOMES - 1);
+    assert.equal(MaskHome.create(65536), null, "past the cap: no home (the caller masks through the scratch memory)");
+    made = [];
+    // Homes are counted down when collected (FinalizationRegistry, after a GC and a turn).
+    let again: MaskHome | null = null;
+    for (let round = 0; round < 100 && again === null; round++) {
+      forceGc();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      again = MaskHome.create(65536);
+    }
+    assert.ok(again !== null, "a home can be made again once the others are collected");
+  });
+
+  test("no home without WebAssembly SIMD, nor past MAX_MASK_HOME_SIZE; its size is whole 64 KiB pages", () => {
+    setSimdMasking(false);
+    try {
+      assert.equal(MaskHome.create(100_000), null);
+    } finally {
+      setSimdMasking(true);
+    }
+    assert.equal(MaskHome.create(MAX_MASK_HOME_SIZE + 1), null);
+    const h = getHome();
+    if (h !== null) assert.equal(h.buffer.length % 65536, 0);
   });
 });

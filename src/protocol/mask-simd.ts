@@ -137,7 +137,12 @@ function load(): SimdMasker | null {
 
 /** Live {@link MaskHome}s, each a WebAssembly memory (which reserves address space of its own). */
 let liveHomes = 0;
-const homesCollected = new FinalizationRegistry<undefined>(() => void liveHomes--);
+/** Bytes of the live MaskHomes. */
+let liveHomeBytes = 0;
+const homesCollected = new FinalizationRegistry<number>((bytes) => {
+  liveHomes--;
+  liveHomeBytes -= bytes;
+});
 
 /**
  * At most this many MaskHomes exist at once in a process (one per client connection that sends
@@ -148,6 +153,12 @@ export const MAX_MASK_HOMES = 64;
 
 /** The largest MaskHome: 16 MiB; larger frames are masked through the scratch memory. */
 export const MAX_MASK_HOME_SIZE = 16 * 1024 * 1024;
+
+/**
+ * All MaskHomes of a process together hold at most 64 MiB: a home lives as long as its
+ * connection, so many connections that once sent a large frame must not add up to more.
+ */
+export const MAX_MASK_HOME_BYTES = 64 * 1024 * 1024;
 
 /**
  * A buffer that is a WebAssembly memory of its own, where a client masks large payloads in
@@ -170,12 +181,14 @@ export class MaskHome {
 
   /** A home of at least `size` bytes, or null (no SIMD, over the limits, or out of memory). */
   static create(size: number): MaskHome | null {
-    if (size > MAX_MASK_HOME_SIZE || liveHomes >= MAX_MASK_HOMES || simdMasker() === null) return null;
-    const inst = instantiate(Math.ceil(size / PAGE));
+    const pages = Math.ceil(size / PAGE);
+    if (size > MAX_MASK_HOME_SIZE || liveHomes >= MAX_MASK_HOMES || liveHomeBytes + pages * PAGE > MAX_MASK_HOME_BYTES || simdMasker() === null) return null;
+    const inst = instantiate(pages);
     if (inst === null) return null;
     const home = new MaskHome(inst.memory, inst.xor);
     liveHomes++;
-    homesCollected.register(home, undefined);
+    liveHomeBytes += home.buffer.length;
+    homesCollected.register(home, home.buffer.length);
     return home;
   }
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { applyMask, applyMaskKey, copyMasked, packMaskKey } from "../../src/protocol/frame.js";
-import { MAX_MASK_HOME_SIZE, MAX_MASK_HOMES, MaskHome, setSimdMasking, simdMasker } from "../../src/protocol/mask-simd.js";
+import { MAX_MASK_HOME_BYTES, MAX_MASK_HOME_SIZE, MAX_MASK_HOMES, MaskHome, setSimdMasking, simdMasker } from "../../src/protocol/mask-simd.js";
 import { forceGc } from "../helpers/memory.js";
 import { clientFrame, errorCode, feedEverySplit, serverFrame } from "./feed.js";
 
@@ -283,6 +283,19 @@ describe("RFC 6455 §5.3 masking in a MaskHome (a client's large frames, in WebA
       again = MaskHome.create(65536);
     }
     assert.ok(again !== null, "a home can be made again once the others are collected");
+  });
+
+  test("all homes together stay within MAX_MASK_HOME_BYTES", (t) => {
+    if (getHome() === null) return t.skip("WebAssembly SIMD is not available here");
+    const big: MaskHome[] = [];
+    for (let i = 0; i < 8; i++) {
+      const h = MaskHome.create(MAX_MASK_HOME_SIZE);
+      if (h === null) break;
+      big.push(h);
+    }
+    // The suite's home (256 KiB) is live, and some 64 KiB ones of the test before may be: 3 fit, not 4.
+    assert.ok(big.length >= 1 && big.length * MAX_MASK_HOME_SIZE <= MAX_MASK_HOME_BYTES - 4 * 65536, `${big.length} homes of 16 MiB`);
+    assert.equal(MaskHome.create(MAX_MASK_HOME_SIZE), null, "past the byte cap: no home");
   });
 
   test("no home without WebAssembly SIMD, nor past MAX_MASK_HOME_SIZE; its size is whole 64 KiB pages", () => {

@@ -46,6 +46,7 @@ import type { DeflateParams, PerMessageDeflateOptions } from "../protocol/extens
 import { Channel, DEFAULT_SYNC_LIMIT, stripTail } from "./deflate-channel.js";
 import { contextSpec, raiseSharedPoolLimit, returnShared, takeShared } from "./zlib-context.js";
 import { jobQueueFor } from "./zlib-jobs.js";
+import { relayed } from "./zlib-relay.js";
 import { canRunSync, joinChunks, runSync } from "./zlib-sync.js";
 
 export { releaseSharedContexts, sharedContextCount } from "./zlib-context.js";
@@ -103,7 +104,7 @@ export class PerMessageDeflate {
   /**
    * @param params the negotiated parameters ({@link negotiateServer} / {@link acceptClientResponse}).
    * @param isServer which end this is: picks the direction of each parameter.
-   * @param options zlib tuning: level, memLevel, concurrencyLimit, threshold, sharedContexts.
+   * @param options zlib tuning: level, memLevel, concurrencyLimit, threshold, sharedContexts, relay.
    * @param maxPayload largest inflated message in bytes; 0 or less for no limit (not advised).
    */
   constructor(params: DeflateParams, isServer: boolean, options: PerMessageDeflateOptions, maxPayload: number) {
@@ -127,8 +128,8 @@ export class PerMessageDeflate {
     const recvShared = shared && recvNoTakeover;
     const deflateSpec = contextSpec("deflate", sendBits, level, memLevel, sendShared ? SHARED_CHUNK : CONNECTION_CHUNK);
     const inflateSpec = contextSpec("inflate", recvBits, 0, 0, recvShared ? SHARED_CHUNK : CONNECTION_CHUNK);
-    this.deflater = new Channel(deflateSpec, sendNoTakeover, sendShared, 0, syncLimit, jobs);
-    this.inflater = new Channel(inflateSpec, recvNoTakeover, recvShared, maxPayload > 0 ? maxPayload : 0, syncLimit, jobs);
+    this.deflater = new Channel(deflateSpec, sendNoTakeover, sendShared, 0, syncLimit, jobs, options.relay !== false);
+    this.inflater = new Channel(inflateSpec, recvNoTakeover, recvShared, maxPayload > 0 ? maxPayload : 0, syncLimit, jobs, false);
   }
 
   /**
@@ -201,9 +202,14 @@ export class PerMessageDeflate {
  * a sender without context takeover would (RFC 7692 §7.1.1): the result can go to any peer whose
  * server-to-client direction has no context takeover and a window of at least `windowBits`
  * (publish encodes a message once for all such subscribers). Returns the payload with the tail
- * stripped (§7.2.1).
+ * stripped (§7.2.1); a view valid until the next inflation or compression, copy it.
  */
 export function compressShared(data: Buffer, windowBits: number, options: PerMessageDeflateOptions): Buffer {
+  if (windowBits === 15 && options.relay !== false) {
+    // A received message published unchanged: its payload as the peer compressed it (zlib-relay.ts).
+    const relay = relayed(data);
+    if (relay !== null) return relay;
+  }
   const bits = deflateWindowBits(windowBits);
   const level = options.level ?? DEFAULT_LEVEL;
   const memLevel = options.memLevel ?? DEFAULT_MEM_LEVEL;

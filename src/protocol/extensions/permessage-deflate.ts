@@ -78,6 +78,14 @@ export interface PerMessageDeflateOptions {
    * keyed by its parameters instead of keeping one per connection. Default true.
    */
   sharedContexts?: boolean;
+  /**
+   * Send a message that equals (byte for byte) the message just received, such as an echo or a
+   * message forwarded or published unchanged, with the payload the peer compressed instead of
+   * compressing it again, when that is valid: both messages without context takeover, the
+   * recipient's window 15 bits, the payload ending at a block boundary (checked) and smaller
+   * than the message. Saves the whole deflate cost of relayed messages. Default true.
+   */
+  relay?: boolean;
 }
 
 /** The parameters in force on one connection after negotiation. */

@@ -97,6 +97,11 @@ export class PerMessageDeflate {
   readonly threshold: number;
   /** The negotiated parameters. */
   readonly params: DeflateParams;
+  /**
+   * This end compresses without context takeover (RFC 7692 §7.1.1): each message stands alone,
+   * so any one may also be sent uncompressed (§6.1) without upsetting the peer's window.
+   */
+  readonly sendNoContextTakeover: boolean;
   private readonly deflater: Channel;
   private readonly inflater: Channel;
   private closed = false;
@@ -124,6 +129,7 @@ export class PerMessageDeflate {
     const sendBits = deflateWindowBits(isServer ? params.serverMaxWindowBits : params.clientMaxWindowBits);
     const recvBits = isServer ? params.clientMaxWindowBits : params.serverMaxWindowBits;
 
+    this.sendNoContextTakeover = sendNoTakeover;
     const sendShared = shared && sendNoTakeover;
     const recvShared = shared && recvNoTakeover;
     const deflateSpec = contextSpec("deflate", sendBits, level, memLevel, sendShared ? SHARED_CHUNK : CONNECTION_CHUNK);

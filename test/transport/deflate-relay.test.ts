@@ -8,10 +8,13 @@
  * Deterministic: fixed data, no timing assertions.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { randomBytes } from "node:crypto";
+import { describe, it, test } from "node:test";
 import zlib from "node:zlib";
 import type { DeflateParams, PerMessageDeflateOptions } from "../../src/protocol/extensions/permessage-deflate.js";
 import { compressShared, PerMessageDeflate } from "../../src/transport/permessage-deflate.js";
+import { startEchoServer } from "../helpers/echo-server.js";
+import { connectRaw, encodeFrame, Opcode } from "../helpers/raw-client.js";
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const NO_TAKEOVER: DeflateParams = { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
@@ -188,4 +191,31 @@ describe("relaying a received compressed message (RFC 7692 §7.2, no context tak
     assert.deepEqual(inflate(sent), data);
     codec.close();
   });
+});
+
+test("over a socket: an echo relays the client's payload, a message that does not shrink goes uncompressed (RFC 7692 §6.1), others are compressed", async (t) => {
+  const server = await startEchoServer({ t, perMessageDeflate: true });
+  const client = await connectRaw(server.port, { t, headers: { "Sec-WebSocket-Extensions": "permessage-deflate" } });
+  const text = message(1200, 5);
+  const payload = clientPayload(text);
+  const noise = randomBytes(2048);
+  const plain = message(1500, 6);
+  client.write(
+    Buffer.concat([
+      encodeFrame({ opcode: Opcode.TEXT, rsv1: true, payload }),
+      encodeFrame({ opcode: Opcode.BINARY, payload: noise }),
+      encodeFrame({ opcode: Opcode.TEXT, payload: plain }),
+    ]),
+  );
+  const relayedFrame = await client.nextFrame();
+  assert.equal(relayedFrame.rsv1, true);
+  assert.deepEqual(relayedFrame.payload, payload);
+  // Random bytes do not shrink: sent as they are, RSV1 clear.
+  const noiseFrame = await client.nextFrame();
+  assert.equal(noiseFrame.rsv1, false);
+  assert.deepEqual(noiseFrame.payload, noise);
+  const plainFrame = await client.nextFrame();
+  assert.equal(plainFrame.rsv1, true);
+  assert.ok(plainFrame.payload.length < plain.length);
+  assert.deepEqual(inflate(plainFrame.payload), plain);
 });

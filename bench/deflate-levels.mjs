@@ -121,13 +121,49 @@ for (const [i, row] of rows.entries()) {
   const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--memory-of', String(i), '--contexts', String(k)], { encoding: 'utf8' });
   row.kib = Number(r.stdout.trim());
 }
+// By message size, at the default level (1): is compressing worth it below the threshold?
+// Messages are prefixes of the chat messages (JSON text, repetitive like real chat).
+const bySize = [64, 128, 256, 512, 1024].map((size) => {
+  const msgs = small.map((m) => m.subarray(0, size));
+  const s = make({ level: 1 });
+  const inf = zlib.createInflateRaw({ flush: C.Z_SYNC_FLUSH });
+  // Each compressed on its own, tail kept (the receiver appends it, RFC 7692 §7.2.2).
+  const payloads = msgs.map((m) => {
+    const z = Buffer.from(runSync(s, m, C.Z_SYNC_FLUSH, Infinity, true).chunks[0]);
+    s.reset();
+    return z;
+  });
+  let us = Infinity;
+  let usIn = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    let t0 = cpu();
+    for (let i = 0; i < n; i++) {
+      runSync(s, msgs[i & 63], C.Z_SYNC_FLUSH, Infinity, true);
+      s.reset();
+    }
+    us = Math.min(us, (cpu() - t0) / n);
+    t0 = cpu();
+    for (let i = 0; i < n; i++) {
+      runSync(inf, payloads[i & 63], C.Z_SYNC_FLUSH, Infinity, true);
+      inf.reset();
+    }
+    usIn = Math.min(usIn, (cpu() - t0) / n);
+  }
+  const wire = payloads.reduce((a, p) => a + p.length - 4, 0) / 64;
+  return { size, usDeflate: us, usInflate: usIn, ratio: size / wire, savedBytes: size - wire };
+});
+
 const out = rows.map((r) => ({ setting: r.name, usPerMsg1KiB: r.usSmall, ratio1KiB: r.ratioSmall, usPerMsg16KiB: r.usLarge, ratio16KiB: r.ratioLarge, contextKiB: r.kib }));
 if (opt.json) {
-  console.log(JSON.stringify({ node: process.version, zlib: process.versions.zlib, usInflate1KiB: usInflate, settings: out }, null, 2));
+  console.log(JSON.stringify({ node: process.version, zlib: process.versions.zlib, usInflate1KiB: usInflate, settings: out, bySize }, null, 2));
 } else {
   console.log(`Node ${process.version}, zlib ${process.versions.zlib}; best of ${rounds} rounds; CPU µs per message (deflate + reset)\n`);
   console.log('| setting | 1 KiB: µs/msg | ratio | 16 KiB: µs/msg | ratio | context KiB |');
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const r of out) console.log(`| ${r.setting} | ${r.usPerMsg1KiB.toFixed(1)} | ${r.ratio1KiB.toFixed(3)} | ${r.usPerMsg16KiB.toFixed(0)} | ${r.ratio16KiB.toFixed(2)} | ${r.contextKiB.toFixed(0)} |`);
   console.log(`\nInflating a 1 KiB message (any level): ${usInflate.toFixed(1)} µs`);
+  console.log('\nBy message size, level 1 (prefixes of the chat messages):\n');
+  console.log('| bytes | deflate µs | inflate µs | ratio | bytes saved |');
+  console.log('|---:|---:|---:|---:|---:|');
+  for (const r of bySize) console.log(`| ${r.size} | ${r.usDeflate.toFixed(1)} | ${r.usInflate.toFixed(1)} | ${r.ratio.toFixed(2)} | ${r.savedBytes.toFixed(0)} |`);
 }

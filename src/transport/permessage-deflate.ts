@@ -17,6 +17,9 @@
  *   nothing); a direction with it (the server's default both ways) borrows a context from a small
  *   process-wide pool keyed by its zlib parameters and resets it after the message, so
  *   connections hold no zlib memory at all.
+ * - A message sent unchanged right after it was received (echo, forward, publish) reuses the
+ *   peer's compressed payload when RFC 7692 allows it (`zlib-relay.ts`), and a message that
+ *   deflate does not shrink is sent uncompressed when this end has no context takeover (§6.1).
  * - One process-wide queue per `concurrencyLimit` bounds the thread-pool jobs running at once.
  * - Inflation is bounded (decompression bombs): on the event loop the output is checked after
  *   each 64 KiB piece, in the thread pool after each 16 KiB (64 KiB for pooled contexts, see
@@ -53,13 +56,19 @@ export { releaseSharedContexts, sharedContextCount } from "./zlib-context.js";
 
 const DEFAULT_THRESHOLD = 1024;
 /**
- * Z_BEST_SPEED. Measured on ~1 KiB JSON chat messages (bench/deflate-levels.mjs, Node 20's zlib,
- * one message per context reset): level 1 costs 15.7 µs per message against 18.1 µs at 6, for
- * 1.6 % more bytes (ratio 1.934 vs 1.965); on 16 KiB documents 103 µs against 252 µs, for 7 %
- * more bytes (2.87 vs 3.09). A server compresses every message it sends; the CPU is the scarcer
- * resource. docs/PERFORMANCE.md, "Compression (round 3)".
+ * Level without context takeover: Z_BEST_SPEED. Each message is compressed alone, so zlib's
+ * longer searches find little more: measured on ~1 KiB JSON chat messages
+ * (bench/deflate-levels.mjs, Node 20's zlib), level 1 costs 15.4 µs per message against 17.8 µs
+ * at 6 for 1.6 % more bytes (ratio 1.934 vs 1.965); on 16 KiB documents 102 µs against 249 µs
+ * for 7 % more bytes (2.87 vs 3.09). docs/PERFORMANCE.md, "Compression (round 3)".
  */
 const DEFAULT_LEVEL = zlib.constants.Z_BEST_SPEED;
+/**
+ * Level with context takeover: zlib's default (6). Takeover is chosen for its ratio on streams
+ * of similar messages, which needs the longer searches: echo of the bench messages, ratio 3.30
+ * at 6 against 2.77 at 1 (for 2.2x the CPU).
+ */
+const DEFAULT_TAKEOVER_LEVEL = zlib.constants.Z_DEFAULT_COMPRESSION;
 /** zlib's default: memLevel changes neither the speed nor, with Node's zlib, much memory (hash table fixed at 2^15). */
 const DEFAULT_MEM_LEVEL = 8;
 const DEFAULT_CONCURRENCY = 10;
@@ -115,7 +124,6 @@ export class PerMessageDeflate {
   constructor(params: DeflateParams, isServer: boolean, options: PerMessageDeflateOptions, maxPayload: number) {
     this.params = params;
     this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
-    const level = options.level ?? DEFAULT_LEVEL;
     const memLevel = options.memLevel ?? DEFAULT_MEM_LEVEL;
     const limit = options.concurrencyLimit ?? DEFAULT_CONCURRENCY;
     const shared = options.sharedContexts !== false;
@@ -130,6 +138,7 @@ export class PerMessageDeflate {
     const recvBits = isServer ? params.clientMaxWindowBits : params.serverMaxWindowBits;
 
     this.sendNoContextTakeover = sendNoTakeover;
+    const level = options.level ?? (sendNoTakeover ? DEFAULT_LEVEL : DEFAULT_TAKEOVER_LEVEL);
     const sendShared = shared && sendNoTakeover;
     const recvShared = shared && recvNoTakeover;
     const deflateSpec = contextSpec("deflate", sendBits, level, memLevel, sendShared ? SHARED_CHUNK : CONNECTION_CHUNK);

@@ -11,12 +11,14 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it, test } from "node:test";
 import zlib from "node:zlib";
+import fc from "fast-check";
 import type { DeflateParams, PerMessageDeflateOptions } from "../../src/protocol/extensions/permessage-deflate.js";
 import { compressShared, PerMessageDeflate } from "../../src/transport/permessage-deflate.js";
 import { startEchoServer } from "../helpers/echo-server.js";
 import { connectRaw, encodeFrame, Opcode } from "../helpers/raw-client.js";
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const RUNS = Number(process.env.WSX_FUZZ_RUNS ?? 100);
 const NO_TAKEOVER: DeflateParams = { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
 
 /** A JSON chat message of about `size` bytes; `seed` varies it. */
@@ -219,4 +221,48 @@ test("over a socket: an echo relays the client's payload, a message that does no
   assert.equal(plainFrame.rsv1, true);
   assert.ok(plainFrame.payload.length < plain.length);
   assert.deepEqual(inflate(plainFrame.payload), plain);
+});
+
+test("property: whatever a peer sends, a relayed payload inflates to the message and leaves a recipient's inflater ready for the next message", () => {
+  const words = ["deploy", "the", "server", "room", "thanks", "{", "}", '"', ":", ",", "0", "42"];
+  const messageArb = fc.array(fc.constantFrom(...words), { minLength: 1, maxLength: 400 }).map((w) => Buffer.from(w.join(" ")));
+  // How the peer builds its payload: a sync-flushed message (any level, strategy) with the
+  // tail stripped or kept, then a few arbitrary bytes (mostly garbage, sometimes a block start).
+  const variantArb = fc.record({
+    level: fc.integer({ min: 0, max: 9 }),
+    strategy: fc.constantFrom(zlib.constants.Z_DEFAULT_STRATEGY, zlib.constants.Z_FIXED, zlib.constants.Z_HUFFMAN_ONLY),
+    final: fc.boolean(),
+    keepTail: fc.boolean(),
+    suffix: fc.uint8Array({ maxLength: 3 }),
+  });
+  const codec = server();
+  const next = message(1100, 9);
+  const nextPayload = clientPayload(next);
+  try {
+    fc.assert(
+      fc.property(messageArb, variantArb, (data, v) => {
+        const z = zlib.deflateRawSync(data, { level: v.level, strategy: v.strategy, finishFlush: v.final ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH });
+        const base = v.final || v.keepTail ? z : z.subarray(0, z.length - 4);
+        const payload = Buffer.concat([base, Buffer.from(v.suffix)]);
+        let received: Buffer;
+        try {
+          received = receive(codec, payload);
+        } catch {
+          return; // refused (1007): nothing to relay
+        }
+        const sent = sendNow(codec, received);
+        // Whatever went out inflates to what the handler sent...
+        assert.deepEqual(inflate(sent), received);
+        // ...and a relayed payload (or our own output, when it happens to be the same bytes)
+        // leaves a recipient that keeps its inflater (RFC 7692 allows it without context
+        // takeover) at a block boundary: the next message decodes exactly.
+        if (!sent.equals(payload)) return;
+        const both = zlib.inflateRawSync(Buffer.concat([sent, TAIL, nextPayload, TAIL]), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+        assert.deepEqual(both, Buffer.concat([received, next]));
+      }),
+      { numRuns: RUNS * 5 },
+    );
+  } finally {
+    codec.close();
+  }
 });

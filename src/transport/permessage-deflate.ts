@@ -144,7 +144,7 @@ export class PerMessageDeflate {
     const deflateSpec = contextSpec("deflate", sendBits, level, memLevel, sendShared ? SHARED_CHUNK : CONNECTION_CHUNK);
     const inflateSpec = contextSpec("inflate", recvBits, 0, 0, recvShared ? SHARED_CHUNK : CONNECTION_CHUNK);
     this.deflater = new Channel(deflateSpec, sendNoTakeover, sendShared, 0, syncLimit, jobs, options.relay !== false);
-    this.inflater = new Channel(inflateSpec, recvNoTakeover, recvShared, maxPayload > 0 ? maxPayload : 0, syncLimit, jobs, false);
+    this.inflater = new Channel(inflateSpec, recvNoTakeover, recvShared, maxPayload > 0 ? maxPayload : 0, syncLimit, jobs, options.relay !== false);
   }
 
   /**

@@ -12,10 +12,11 @@
  *   affected by what we send) and a 15-bit window: any DEFLATE distance (≤ 32,768) fits;
  * - the payload ends exactly at a block boundary once the recipient appends 0x00 0x00 0xff 0xff,
  *   and contains no final block: otherwise a crafted payload could leave the recipient's
- *   inflater in the middle of a block and corrupt that other connection's next message. This
- *   is checked once per received message, by inflating payload + tail + an empty final fixed
- *   block (0x03 0x00) + one more byte: the stream must end exactly before that last byte, with
- *   the same output;
+ *   inflater in the middle of a block and corrupt that other connection's next message. The
+ *   inflater checks it right after the message, on the same context ({@link atBlockBoundary}):
+ *   an empty final fixed block (0x03 0x00) and one more byte must end the stream right before
+ *   that byte without output. A payload inflated without that check is checked when first
+ *   relayed, by inflating payload + tail + those bytes again ({@link relayed});
  * - the compressed payload is smaller than the message (a peer cannot make us send more bytes
  *   than the message itself by encoding it wastefully).
  *
@@ -27,8 +28,10 @@ import zlib from "node:zlib";
 import { contextSpec, returnShared, takeShared } from "./zlib-context.js";
 import { canRunSync, joinChunks, lastOutput, runSync, SCRATCH_SIZE, syncGeneration, SyncStatus } from "./zlib-sync.js";
 
-/** RFC 7692 §7.2.2 tail, then an empty final block with fixed codes (RFC 1951 §3.2.6: BFINAL 1, BTYPE 01, code 256), then one byte that must be left unread. */
-const PROBE = Buffer.from([0x00, 0x00, 0xff, 0xff, 0x03, 0x00, 0x00]);
+/** An empty final block with fixed codes (RFC 1951 §3.2.6: BFINAL 1, BTYPE 01, code 256), then one byte that must be left unread. */
+const FINAL_BLOCK = Buffer.from([0x03, 0x00, 0x00]);
+/** RFC 7692 §7.2.2 tail, then FINAL_BLOCK. */
+const PROBE = Buffer.from([0x00, 0x00, 0xff, 0xff, ...FINAL_BLOCK]);
 /** Output piece size of the probing inflater (the pool is keyed without it). */
 const PROBE_CHUNK = 64 * 1024;
 
@@ -44,9 +47,11 @@ interface Slot {
   message: Buffer | null;
   /** Checked and found not relayable. */
   refused: boolean;
+  /** Checked by the inflater (it ends at a block boundary): no probe needed. */
+  checked: boolean;
 }
 
-const slot: Slot = { compressed: null, size: 0, generation: -1, message: null, refused: false };
+const slot: Slot = { compressed: null, size: 0, generation: -1, message: null, refused: false, checked: false };
 let probeScratch: Buffer | null = null;
 
 /** Forgets the last message (an inflation is about to reuse the input scratch). */
@@ -56,18 +61,41 @@ export function forgetInflated(): void {
 }
 
 /**
- * Records a message just inflated by {@link runSync} in one piece from a context that started
- * empty, all input consumed: `compressed` is its payload without the tail (it must stay unchanged
- * until the next {@link forgetInflated}), `size` its inflated length.
+ * Whether a message of `size` bytes inflated from `compressedLength` bytes may be relayed at all:
+ * smaller than the message (amplification guard) and held whole by the scratch output.
  */
-export function noteInflated(compressed: Buffer, size: number): void {
-  // Amplification guard, and the scratch output must hold the whole message.
-  if (compressed.length === 0 || compressed.length >= size || size >= SCRATCH_SIZE) return;
+export function relayCandidate(compressedLength: number, size: number): boolean {
+  return compressedLength > 0 && compressedLength < size && size < SCRATCH_SIZE;
+}
+
+/**
+ * Right after a message inflated to Done (payload + tail all consumed) on `stream`: whether the
+ * stream stands at a block boundary, i.e. an empty final block ends it without output, leaving
+ * the byte after it. The stream has then ended (reset it before the next message) or holds
+ * garbage (reset it too). Writes no output, so the scratch still holds the message.
+ *
+ * @throws Error zlib's error when those bytes are invalid where the stream stands (the payload
+ *   ended inside a block); the stream is then destroyed.
+ */
+export function atBlockBoundary(stream: zlib.InflateRaw): boolean {
+  const result = runSync(stream, FINAL_BLOCK, zlib.constants.Z_SYNC_FLUSH, 0);
+  return result.status === SyncStatus.Ended && result.consumed === FINAL_BLOCK.length - 1 && result.size === 0;
+}
+
+/**
+ * Records a message just inflated by {@link runSync} in one piece from a context that started
+ * empty, all input consumed, {@link relayCandidate}: `compressed` is its payload without the
+ * tail (it must stay unchanged until the next {@link forgetInflated}), `size` its inflated
+ * length; `checked` when {@link atBlockBoundary} said yes (the last zlib call was that check).
+ */
+export function noteInflated(compressed: Buffer, size: number, checked: boolean): void {
+  if (!relayCandidate(compressed.length, size)) return;
   slot.compressed = compressed;
   slot.size = size;
   slot.generation = syncGeneration();
   slot.message = null;
   slot.refused = false;
+  slot.checked = checked;
 }
 
 /**
@@ -82,7 +110,8 @@ export function relayed(data: Buffer): Buffer | null {
   if (slot.message !== null) return data.equals(slot.message) ? compressed : null;
   // First recipient: compare with the inflater's output, still in the scratch buffer.
   if (slot.generation !== syncGeneration() || !data.equals(lastOutput(slot.size))) return null;
-  const message = probe(compressed, slot.size);
+  // Checked by the inflater: keep a copy for further recipients (the scratch will change).
+  const message = slot.checked ? Buffer.from(lastOutput(slot.size)) : probe(compressed, slot.size);
   if (message === null) {
     slot.refused = true;
     return null;

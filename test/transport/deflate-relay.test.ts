@@ -171,6 +171,42 @@ describe("relaying a received compressed message (RFC 7692 §7.2, no context tak
     codec.close();
   });
 
+  it("a payload inflated by a codec that does not check (relay: false) is checked when first relayed", () => {
+    const source = server(NO_TAKEOVER, { relay: false });
+    const recipient = server();
+    const data = message(1100);
+    const payload = clientPayload(data);
+    assert.deepEqual(sendNow(recipient, receive(source, payload)), payload);
+    const crafted = Buffer.concat([payload, TAIL, Buffer.from([0x04, 0x00])]);
+    const received = receive(source, crafted);
+    assert.deepEqual(received, data);
+    const sent = sendNow(recipient, received);
+    assert.notDeepEqual(sent, crafted);
+    assert.deepEqual(inflate(sent), data);
+    source.close();
+    recipient.close();
+  });
+
+  it("a payload whose last stored block would swallow the check's bytes is not relayed", () => {
+    const codec = server();
+    // Starting with the check's own bytes (03 00): the output the check writes then leaves the
+    // scratch buffer's first bytes unchanged, so only the check's no-output rule refuses it.
+    const data = Buffer.concat([Buffer.from([0x03, 0x00]), message(1100)]);
+    // The message, then a final stored block announcing 6 bytes of which the payload carries
+    // none: with the tail appended, zlib emits the tail's 4 bytes as content and waits for 2
+    // more; the check's empty final block (03 00) would complete it and end the stream right
+    // before the check's last byte, but with output. Delivered as zlib inflates it (message +
+    // 00 00 ff ff); never relayed.
+    const stored = Buffer.from([0x01, 0x06, 0x00, 0xf9, 0xff]);
+    const crafted = Buffer.concat([clientPayload(data), TAIL, stored]);
+    const received = receive(codec, crafted);
+    assert.deepEqual(received, Buffer.concat([data, TAIL]));
+    const sent = sendNow(codec, received);
+    assert.notDeepEqual(sent, crafted);
+    assert.deepEqual(inflate(sent), received);
+    codec.close();
+  });
+
   it("a payload larger than its message (stored blocks) is not relayed", () => {
     const codec = server();
     const data = message(1100);

@@ -21,8 +21,10 @@ import { parseArgs } from 'node:util';
 const HELP = `Usage: node bench/deflate.mjs [options]   (npm run bench:deflate -- [options])
 
 Options:
-  --modes <list>       off,default,takeover,no-takeover,client-takeover,small-window
-                       (default: all; off = no compression, the baseline)
+  --modes <list>       off,default,recompress,takeover,no-takeover,client-takeover,small-window
+                       (default: all; off = no compression, the baseline; recompress =
+                       default, but wsx compresses every echo again instead of relaying the
+                       client's payload)
   --measures <list>    echo,memory (default: both)
   --rounds <n>         rounds per implementation, alternated (default 3)
   --duration <s>       measured seconds per echo round (default 4)
@@ -40,7 +42,7 @@ Options:
 
 const { values: opt } = parseArgs({
   options: {
-    modes: { type: 'string', default: 'off,default,takeover,no-takeover,client-takeover,small-window' },
+    modes: { type: 'string', default: 'off,default,recompress,takeover,no-takeover,client-takeover,small-window' },
     measures: { type: 'string', default: 'echo,memory' },
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '4' },

@@ -12,6 +12,7 @@
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { constants as zc, createInflateRaw, deflateRawSync } from 'node:zlib';
 import { createHash, randomBytes } from 'node:crypto';
@@ -28,6 +29,8 @@ const { values: a } = parseArgs({
     duration: { type: 'string', default: '5' },
     parallel: { type: 'string', default: '64' },
   },
+  // Imported (bench/deflate-levels.mjs): the importer's arguments are not ours.
+  args: import.meta.url === pathToFileURL(process.argv[1] ?? '').href ? undefined : [],
 });
 const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -332,7 +335,10 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((err) => {
-  emit({ event: 'error', message: String(err?.message ?? err) });
-  process.exit(1);
-});
+// Run as a program only (bench/deflate-levels.mjs imports makeMessages).
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((err) => {
+    emit({ event: 'error', message: String(err?.message ?? err) });
+    process.exit(1);
+  });
+}

@@ -1,5 +1,5 @@
 // Bun echo server with permessage-deflate, for bench/deflate.mjs (run with `bun`, not node):
-//   bun bun-deflate-echo.mjs --mode default|takeover|no-takeover|small-window
+//   bun bun-deflate-echo.mjs --mode default|recompress|takeover|no-takeover|small-window
 // Speaks the same control protocol on stdin/stdout as control.mjs (ready line; "stats" answers
 // memory after a full GC; "exit"). Every message is echoed with compression requested
 // (`send(data, true)`), since Bun compresses only when asked.
@@ -12,6 +12,7 @@ const arg = (name, dflt) => {
 const MODES = {
   off: false,
   default: true,
+  recompress: true, // Bun always compresses again
   'client-takeover': { compress: 'shared', decompress: 'dedicated' },
   takeover: { compress: 'dedicated', decompress: 'dedicated' },
   'no-takeover': { compress: 'shared', decompress: 'shared' },

@@ -1,6 +1,7 @@
 // Echo server with permessage-deflate in one of the modes of bench/deflate.mjs, for wsx or ws:
-//   node deflate-echo.mjs --impl wsx|ws --mode default|takeover|no-takeover|small-window [--dist DIR]
-// Every message is sent back compressed (as the library decides: threshold 1024 for both).
+//   node deflate-echo.mjs --impl wsx|ws --mode default|recompress|takeover|no-takeover|small-window [--dist DIR]
+// Every message is sent back compressed (as the library decides: threshold 1024 for both; wsx
+// relays the client's payload when it may, unless --mode recompress).
 // --dist points wsx at another build (e.g. an older commit's dist/) for before/after runs.
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +16,9 @@ export const MODES = {
   off: { wsx: false, ws: false },
   // Each library's own defaults: wsx answers no context takeover both ways; ws keeps both contexts.
   default: { wsx: true, ws: true },
+  // wsx's defaults without relaying: every echo compressed again (what the default costs when
+  // the server sends messages it did not receive, e.g. with a field added).
+  recompress: { wsx: { relay: false }, ws: true },
   // Context takeover both ways, 15-bit windows, memLevel 8 (ws's default, wsx before 0.2).
   takeover: { wsx: { serverNoContextTakeover: false, clientNoContextTakeover: false }, ws: true },
   // No context takeover either way (what Bun/uWebSockets answer by default).

@@ -9,6 +9,7 @@ import { CloseCode } from "../protocol/close-code.js";
 import { ProtocolError } from "../protocol/errors.js";
 import { type ContextSpec, type ContextUser, returnShared, takeShared, ZlibContext } from "./zlib-context.js";
 import { Fifo, JobQueue } from "./zlib-jobs.js";
+import { atBlockBoundary, forgetInflated, noteInflated, relayCandidate, relayed } from "./zlib-relay.js";
 import { canRunSync, joinChunks, runSync, SyncStatus } from "./zlib-sync.js";
 
 /** RFC 7692 §7.2.1: the empty stored block a sync flush ends with, stripped on send, appended on receive (§7.2.2). */
@@ -107,6 +108,8 @@ export class Channel {
   readonly maxOutput: number;
   /** Largest input processed on the event loop (0: never). */
   readonly syncLimit: number;
+  /** Deflate: send a just-received message unchanged with the peer's payload (zlib-relay.ts) when allowed; inflate: check such payloads. */
+  private readonly relay: boolean;
   private readonly jobs: JobQueue;
   /** The per-connection context (never set when shared). */
   private ctx: ZlibContext | null = null;
@@ -115,8 +118,12 @@ export class Channel {
   private running: Job | null = null;
   private closed = false;
 
-  constructor(spec: ContextSpec, resetEachMessage: boolean, shared: boolean, maxOutput: number, syncLimit: number, jobs: JobQueue) {
+  constructor(spec: ContextSpec, resetEachMessage: boolean, shared: boolean, maxOutput: number, syncLimit: number, jobs: JobQueue, relay: boolean) {
     this.spec = spec;
+    // RFC 7692 §7.1.1: only a compressor without context takeover may send a foreign payload;
+    // a 15-bit window takes any DEFLATE distance.
+    // Inflate: messages from an empty window, checked for a relay right after inflation.
+    this.relay = relay && resetEachMessage && (spec.kind === "inflate" || spec.windowBits === 15);
     this.resetEachMessage = resetEachMessage;
     this.shared = shared;
     this.maxOutput = maxOutput;
@@ -299,6 +306,11 @@ export class Channel {
    */
   compressNow(data: Buffer): Buffer | null {
     if (this.closed || data.length > this.syncLimit || this.busy) return null;
+    if (this.relay) {
+      // The message just received, sent on unchanged: its payload as the peer compressed it.
+      const relay = relayed(data);
+      if (relay !== null) return relay;
+    }
     const ctx = this.contextNow();
     if (ctx === null) return null;
     let result;
@@ -327,6 +339,7 @@ export class Channel {
       this.push(data, callback);
       return null;
     }
+    forgetInflated(); // the input scratch is about to change
     // An empty compressed payload is an empty message (see start()).
     if (total === 0) return Buffer.alloc(0);
     const ctx = this.contextNow();
@@ -363,8 +376,23 @@ export class Channel {
       this.next();
       return null;
     }
+    // Inflated from an empty window in one piece: a send of the same bytes may reuse the payload
+    // (zlib-relay.ts), once it is known to end at a block boundary: checked now, on this context.
+    const candidate = this.resetEachMessage && result.status === SyncStatus.Done && result.chunks.length === 1 && relayCandidate(total, result.size);
+    let checked = false;
+    if (candidate && this.relay) {
+      try {
+        checked = atBlockBoundary(ctx.stream as zlib.InflateRaw);
+      } catch {
+        // The payload ended inside a block: the message stands, the context is lost.
+        this.putBack(ctx, true);
+        return joinChunks(result);
+      }
+    }
     // RFC 7692 §7.2.3.4: after a block with BFINAL the context cannot take another message.
+    // (After the check it has ended or holds garbage: reset, as every message here is.)
     this.putBack(ctx, result.status === SyncStatus.Ended);
+    if (candidate && (checked || !this.relay)) noteInflated(input.subarray(0, total), result.size, checked);
     return joinChunks(result);
   }
 

@@ -81,14 +81,19 @@ export function sendCompressed(t: Transport, codec: MessageCodec, data: Uint8Arr
     // Small and nothing of this direction queued: compressed now, on the event loop (the
     // caller's bytes are read before send() returns, so they need no copy).
     const view = typeof data === "string" ? Buffer.from(data) : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const now = codec.compressNow(view);
+    let now = codec.compressNow(view);
     if (now !== null) {
-      // `now` may be the codec's scratch: send() copies small payloads at once, else copy.
-      if (t.pendingSends === null) t.connection.send(now.length < COPY_LIMIT ? now : Buffer.from(now), isBinary, true);
+      // RFC 7692 §6.1: any message may go uncompressed; without context takeover nothing ties
+      // the next one to it, so a message that does not shrink (already compressed data, random
+      // bytes) is sent as it is: fewer bytes, no inflation for the peer. Else `now` may be the
+      // codec's scratch: send() copies small payloads at once, else copy.
+      const compressed = now.length < view.length || codec.sendNoContextTakeover !== true;
+      if (!compressed) now = view;
+      if (t.pendingSends === null) t.connection.send(!compressed || now.length < COPY_LIMIT ? now : Buffer.from(now), isBinary, compressed);
       else {
         const copy = Buffer.from(now);
         t.pendingBytes += size;
-        t.pendingSends.push({ ready: true, size, run: () => t.connection.send(copy, isBinary, true) });
+        t.pendingSends.push({ ready: true, size, run: () => t.connection.send(copy, isBinary, compressed) });
       }
       return;
     }

@@ -17,6 +17,9 @@
  *   nothing); a direction with it (the server's default both ways) borrows a context from a small
  *   process-wide pool keyed by its zlib parameters and resets it after the message, so
  *   connections hold no zlib memory at all.
+ * - A message sent unchanged right after it was received (echo, forward, publish) reuses the
+ *   peer's compressed payload when RFC 7692 allows it (`zlib-relay.ts`), and a message that
+ *   deflate does not shrink is sent uncompressed when this end has no context takeover (§6.1).
  * - One process-wide queue per `concurrencyLimit` bounds the thread-pool jobs running at once.
  * - Inflation is bounded (decompression bombs): on the event loop the output is checked after
  *   each 64 KiB piece, in the thread pool after each 16 KiB (64 KiB for pooled contexts, see
@@ -46,12 +49,27 @@ import type { DeflateParams, PerMessageDeflateOptions } from "../protocol/extens
 import { Channel, DEFAULT_SYNC_LIMIT, stripTail } from "./deflate-channel.js";
 import { contextSpec, raiseSharedPoolLimit, returnShared, takeShared } from "./zlib-context.js";
 import { jobQueueFor } from "./zlib-jobs.js";
+import { relayed } from "./zlib-relay.js";
 import { canRunSync, joinChunks, runSync } from "./zlib-sync.js";
 
 export { releaseSharedContexts, sharedContextCount } from "./zlib-context.js";
 
 const DEFAULT_THRESHOLD = 1024;
-const DEFAULT_LEVEL = zlib.constants.Z_DEFAULT_COMPRESSION; // 6
+/**
+ * Level without context takeover: Z_BEST_SPEED. Each message is compressed alone, so zlib's
+ * longer searches find little more: measured on ~1 KiB JSON chat messages
+ * (bench/deflate-levels.mjs, Node 20's zlib), level 1 costs 15.4 µs per message against 17.8 µs
+ * at 6 for 1.6 % more bytes (ratio 1.934 vs 1.965); on 16 KiB documents 102 µs against 249 µs
+ * for 7 % more bytes (2.87 vs 3.09). docs/PERFORMANCE.md, "Compression (round 3)".
+ */
+const DEFAULT_LEVEL = zlib.constants.Z_BEST_SPEED;
+/**
+ * Level with context takeover: zlib's default (6). Takeover is chosen for its ratio on streams
+ * of similar messages, which needs the longer searches: echo of the bench messages, ratio 3.30
+ * at 6 against 2.77 at 1 (for 2.2x the CPU).
+ */
+const DEFAULT_TAKEOVER_LEVEL = zlib.constants.Z_DEFAULT_COMPRESSION;
+/** zlib's default: memLevel changes neither the speed nor, with Node's zlib, much memory (hash table fixed at 2^15). */
 const DEFAULT_MEM_LEVEL = 8;
 const DEFAULT_CONCURRENCY = 10;
 /**
@@ -88,6 +106,11 @@ export class PerMessageDeflate {
   readonly threshold: number;
   /** The negotiated parameters. */
   readonly params: DeflateParams;
+  /**
+   * This end compresses without context takeover (RFC 7692 §7.1.1): each message stands alone,
+   * so any one may also be sent uncompressed (§6.1) without upsetting the peer's window.
+   */
+  readonly sendNoContextTakeover: boolean;
   private readonly deflater: Channel;
   private readonly inflater: Channel;
   private closed = false;
@@ -95,13 +118,12 @@ export class PerMessageDeflate {
   /**
    * @param params the negotiated parameters ({@link negotiateServer} / {@link acceptClientResponse}).
    * @param isServer which end this is: picks the direction of each parameter.
-   * @param options zlib tuning: level, memLevel, concurrencyLimit, threshold, sharedContexts.
+   * @param options zlib tuning: level, memLevel, concurrencyLimit, threshold, sharedContexts, relay.
    * @param maxPayload largest inflated message in bytes; 0 or less for no limit (not advised).
    */
   constructor(params: DeflateParams, isServer: boolean, options: PerMessageDeflateOptions, maxPayload: number) {
     this.params = params;
     this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
-    const level = options.level ?? DEFAULT_LEVEL;
     const memLevel = options.memLevel ?? DEFAULT_MEM_LEVEL;
     const limit = options.concurrencyLimit ?? DEFAULT_CONCURRENCY;
     const shared = options.sharedContexts !== false;
@@ -115,12 +137,14 @@ export class PerMessageDeflate {
     const sendBits = deflateWindowBits(isServer ? params.serverMaxWindowBits : params.clientMaxWindowBits);
     const recvBits = isServer ? params.clientMaxWindowBits : params.serverMaxWindowBits;
 
+    this.sendNoContextTakeover = sendNoTakeover;
+    const level = options.level ?? (sendNoTakeover ? DEFAULT_LEVEL : DEFAULT_TAKEOVER_LEVEL);
     const sendShared = shared && sendNoTakeover;
     const recvShared = shared && recvNoTakeover;
     const deflateSpec = contextSpec("deflate", sendBits, level, memLevel, sendShared ? SHARED_CHUNK : CONNECTION_CHUNK);
     const inflateSpec = contextSpec("inflate", recvBits, 0, 0, recvShared ? SHARED_CHUNK : CONNECTION_CHUNK);
-    this.deflater = new Channel(deflateSpec, sendNoTakeover, sendShared, 0, syncLimit, jobs);
-    this.inflater = new Channel(inflateSpec, recvNoTakeover, recvShared, maxPayload > 0 ? maxPayload : 0, syncLimit, jobs);
+    this.deflater = new Channel(deflateSpec, sendNoTakeover, sendShared, 0, syncLimit, jobs, options.relay !== false);
+    this.inflater = new Channel(inflateSpec, recvNoTakeover, recvShared, maxPayload > 0 ? maxPayload : 0, syncLimit, jobs, options.relay !== false);
   }
 
   /**
@@ -193,9 +217,14 @@ export class PerMessageDeflate {
  * a sender without context takeover would (RFC 7692 §7.1.1): the result can go to any peer whose
  * server-to-client direction has no context takeover and a window of at least `windowBits`
  * (publish encodes a message once for all such subscribers). Returns the payload with the tail
- * stripped (§7.2.1).
+ * stripped (§7.2.1); a view valid until the next inflation or compression, copy it.
  */
 export function compressShared(data: Buffer, windowBits: number, options: PerMessageDeflateOptions): Buffer {
+  if (windowBits === 15 && options.relay !== false) {
+    // A received message published unchanged: its payload as the peer compressed it (zlib-relay.ts).
+    const relay = relayed(data);
+    if (relay !== null) return relay;
+  }
   const bits = deflateWindowBits(windowBits);
   const level = options.level ?? DEFAULT_LEVEL;
   const memLevel = options.memLevel ?? DEFAULT_MEM_LEVEL;

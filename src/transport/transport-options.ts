@@ -42,6 +42,8 @@ export interface MessageCodec {
   readonly threshold: number;
   compress(data: Buffer, callback: (err: Error | null, result?: Buffer) => void): void;
   decompress(data: Buffer, callback: (err: ProtocolError | null, result?: Buffer) => void): void;
+  /** Each message is compressed on its own (no context takeover): one may be sent uncompressed instead. */
+  readonly sendNoContextTakeover?: boolean;
   /** Compresses now (small message, nothing queued) or returns null: then use `compress`. */
   compressNow?(data: Buffer): Buffer | null;
   /**

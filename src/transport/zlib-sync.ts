@@ -56,8 +56,23 @@ export interface SyncResult {
 }
 
 /** One process-wide (per thread) output buffer: what zlib writes is copied out of it at once. */
-const SCRATCH_SIZE = 64 * 1024;
+export const SCRATCH_SIZE = 64 * 1024;
 let scratch: Buffer | null = null;
+/** Counts {@link runSync} calls: the scratch buffer holds the last one's output while it is unchanged. */
+let generation = 0;
+
+/** The number of {@link runSync} calls so far (see {@link lastOutput}). */
+export function syncGeneration(): number {
+  return generation;
+}
+
+/**
+ * The first `size` bytes the last {@link runSync} wrote: its whole output when that was one piece
+ * of fewer than SCRATCH_SIZE bytes. Valid while {@link syncGeneration} is unchanged.
+ */
+export function lastOutput(size: number): Buffer {
+  return scratch === null ? Buffer.alloc(0) : scratch.subarray(0, size);
+}
 
 /** Whether `stream` exposes the native handle this file drives (and is not closed). */
 export function canRunSync(stream: DeflateRaw | InflateRaw): boolean {
@@ -81,6 +96,7 @@ export function runSync(stream: DeflateRaw | InflateRaw, input: Buffer, flush: n
   const handle = s._handle!;
   const state = s._writeState!;
   const out = (scratch ??= Buffer.allocUnsafe(SCRATCH_SIZE));
+  generation++;
   const chunks: Buffer[] = [];
   let size = 0;
   let inOff = 0;

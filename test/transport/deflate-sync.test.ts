@@ -135,7 +135,8 @@ describe("sync and thread-pool paths give the same messages", () => {
 
 describe("a large inflation begun on the event loop carries on in the thread pool", () => {
   it("returns null, delivers the exact message, and keeps the context for the next message (takeover)", async () => {
-    const { server, client, close } = pair(TAKEOVER, { syncLimit: 1024 });
+    // Level 6 (the default with takeover): 256 KiB of repeated text compresses far below 1 KiB (level 1: 1.6 KiB).
+    const { server, client, close } = pair(TAKEOVER, { syncLimit: 1024, level: 6 });
     try {
       // 256 KiB of repeated text compresses far below 1 KiB, inflates past 4 x 1 KiB.
       const big = Buffer.from("the quick brown fox jumps over the lazy dog. ".repeat(6000));

@@ -55,9 +55,11 @@ export interface PerMessageDeflateOptions {
   /** Messages smaller than this many bytes are sent uncompressed. Default 1024. */
   threshold?: number;
   /**
-   * zlib compression level 0..9. Default 6, zlib's own default (`Z_DEFAULT_COMPRESSION`), as ws
-   * and browsers use: a good ratio on text at a moderate CPU cost; 1 is roughly 2-3x faster
-   * for ~10-15% larger output on typical JSON.
+   * zlib compression level 0..9. Default: 1 (`Z_BEST_SPEED`) where this end compresses without
+   * context takeover (the server's default), 6 (zlib's default) with it. Each message alone:
+   * level 1 costs 13 % less CPU than 6 on ~1 KiB JSON for 1.6 % more bytes, 2.4x less on 16 KiB
+   * for 7 % more. With takeover, 6 keeps the ratio takeover is chosen for (3.30 against 2.77 at
+   * level 1 on the bench's chat stream). docs/PERFORMANCE.md, "Compression (round 3)".
    */
   level?: number;
   /** zlib memLevel 1..9 (deflate's hash table and buffers). Default 8 (zlib's default). */
@@ -78,6 +80,14 @@ export interface PerMessageDeflateOptions {
    * keyed by its parameters instead of keeping one per connection. Default true.
    */
   sharedContexts?: boolean;
+  /**
+   * Send a message that equals (byte for byte) the message just received, such as an echo or a
+   * message forwarded or published unchanged, with the payload the peer compressed instead of
+   * compressing it again, when that is valid: both messages without context takeover, the
+   * recipient's window 15 bits, the payload ending at a block boundary (checked) and smaller
+   * than the message. Saves the whole deflate cost of relayed messages. Default true.
+   */
+  relay?: boolean;
 }
 
 /** The parameters in force on one connection after negotiation. */

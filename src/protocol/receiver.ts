@@ -94,6 +94,35 @@ export function takeMessageBuffer(data: Buffer): ArrayBuffer | null {
   return ab;
 }
 
+/**
+ * Unmasks `data[start..end)` in place (RFC 6455 §5.3) with the 4 key bytes at `data[keyAt..]`,
+ * for short payloads (a byte loop beats a word view below ~48 bytes); returns the OR of the
+ * unmasked bytes: bit 7 clear means all ASCII, which is valid UTF-8.
+ */
+function unmaskShort(data: Buffer, start: number, end: number, keyAt: number): number {
+  const k0 = data[keyAt];
+  const k1 = data[keyAt + 1];
+  const k2 = data[keyAt + 2];
+  const k3 = data[keyAt + 3];
+  let bits = 0;
+  let j = start;
+  for (const end4 = end - 3; j < end4; j += 4) {
+    const a = data[j] ^ k0;
+    const b = data[j + 1] ^ k1;
+    const c = data[j + 2] ^ k2;
+    const d = data[j + 3] ^ k3;
+    data[j] = a;
+    data[j + 1] = b;
+    data[j + 2] = c;
+    data[j + 3] = d;
+    bits |= a | b | c | d;
+  }
+  if (j < end) bits |= data[j] ^= k0;
+  if (++j < end) bits |= data[j] ^= k1;
+  if (++j < end) bits |= data[j] ^= k2;
+  return bits;
+}
+
 /** From this size Buffer.allocUnsafe gives a buffer its own ArrayBuffer (Node's pool is 8 KiB, used below half). */
 const POOL_LIMIT = Buffer.poolSize >>> 1;
 /** Smallest allocation of a message buffer (it grows by doubling up to the message's bound). */
@@ -240,6 +269,10 @@ export class Receiver {
       const state = this.state as State;
       if (state === State.Header) {
         if (pos >= len) return;
+        if (this.headerHave === 0 && this.messageOpcode === 0 && !this.streamMessages) {
+          pos = this.readShortMessages(chunk, pos);
+          if (pos < 0 || pos >= len) return;
+        }
         pos = this.readHeader(chunk, pos);
         if (pos < 0) return; // a protocol error, or the header is incomplete
       } else if (state === State.Payload) {
@@ -255,6 +288,48 @@ export class Receiver {
         return;
       }
     }
+  }
+
+  /**
+   * The common case, in one pass: whole one-frame messages with a 7-bit length (RFC 6455
+   * §5.2), back to back in `chunk` from `pos`, with no message in progress. A first byte of
+   * 0x81 or 0x82 is FIN, RSV1-3 clear and a text or binary opcode: every rule of §5.2 and
+   * §5.4 holds for it; masking (§5.1) and maxPayload are checked here, UTF-8 (§5.6) too, on
+   * the bytes as they are unmasked (ASCII needs no other check). Stops at the first frame it
+   * does not take (control, fragmented, compressed, longer, incomplete, or breaking a rule)
+   * and returns its position, for the general path to parse and report; -1 once the receiver
+   * stopped or paused (the rest of `chunk` kept).
+   */
+  private readShortMessages(chunk: Buffer, pos: number): number {
+    const len = chunk.length;
+    const maskBit = this.isServer ? 0x80 : 0;
+    const limit = this.maxPayload < 125 ? this.maxPayload : 125;
+    while (pos + 2 <= len) {
+      const b0 = chunk[pos];
+      if (b0 !== 0x82 && b0 !== 0x81) break;
+      const b1 = chunk[pos + 1];
+      const length = b1 & 0x7f;
+      if ((b1 & 0x80) !== maskBit || length > limit) break;
+      const start = maskBit === 0 ? pos + 2 : pos + 6;
+      const end = start + length;
+      if (end > len) break;
+      let bits = 0;
+      if (maskBit !== 0) bits = unmaskShort(chunk, start, end, pos + 2);
+      else if (b0 === 0x81) bits = 0x80; // not unmasked here: validated below
+      const data = length === 0 ? EMPTY : chunk.subarray(start, end);
+      if (b0 === 0x81 && (bits & 0x80) !== 0 && !isValidUtf8(data)) {
+        this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in a text message");
+        return -1;
+      }
+      pos = end;
+      this.handler.onMessage(data, b0 === 0x82, false);
+      if (this.state === State.Done) return -1;
+      if (this.paused) {
+        if (pos < len) this.pending = chunk.subarray(pos);
+        return -1;
+      }
+    }
+    return pos;
   }
 
   /** Parses a header at `chunk[pos..]`; returns the position after it, or -1 if it needs more. */

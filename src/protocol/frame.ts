@@ -210,3 +210,32 @@ export function encodeFrame(options: EncodeFrameOptions): Buffer {
   else out.set(payload, offset);
   return out;
 }
+
+/**
+ * Unmasks `data[start..end)` in place (RFC 6455 §5.3) with the 4 key bytes at `data[keyAt..]`,
+ * for short payloads (a byte loop beats a word view below ~48 bytes); returns the OR of the
+ * unmasked bytes: bit 7 clear means all ASCII, which is valid UTF-8.
+ */
+export function unmaskShort(data: Buffer, start: number, end: number, keyAt: number): number {
+  const k0 = data[keyAt];
+  const k1 = data[keyAt + 1];
+  const k2 = data[keyAt + 2];
+  const k3 = data[keyAt + 3];
+  let bits = 0;
+  let j = start;
+  for (const end4 = end - 3; j < end4; j += 4) {
+    const a = data[j] ^ k0;
+    const b = data[j + 1] ^ k1;
+    const c = data[j + 2] ^ k2;
+    const d = data[j + 3] ^ k3;
+    data[j] = a;
+    data[j + 1] = b;
+    data[j + 2] = c;
+    data[j + 3] = d;
+    bits |= a | b | c | d;
+  }
+  if (j < end) bits |= data[j] ^= k0;
+  if (++j < end) bits |= data[j] ^= k1;
+  if (++j < end) bits |= data[j] ^= k2;
+  return bits;
+}

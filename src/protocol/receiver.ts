@@ -8,68 +8,15 @@
  */
 import { CloseCode, isValidWireCloseCode } from "./close-code.js";
 import { ProtocolError } from "./errors.js";
-import { applyMaskKey, RSV1, RSV2, RSV3 } from "./frame.js";
+import { applyMaskKey, RSV1, RSV2, RSV3, unmaskShort } from "./frame.js";
 import { Opcode } from "./opcode.js";
+import { MessageAssembly } from "./message-assembly.js";
 import { isValidUtf8, Utf8Validator } from "./utf8.js";
 
-/** What the receiver reports. Implemented by the connection. */
-export interface ReceiverHandler {
-  /** A complete data message. `compressed` when RSV1 was set (permessage-deflate, RFC 7692 §6.1). */
-  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void;
-  /** A ping (RFC 6455 §5.5.2). */
-  onPing(data: Buffer): void;
-  /** A pong (RFC 6455 §5.5.3). */
-  onPong(data: Buffer): void;
-  /** A close frame (RFC 6455 §5.5.1); code 1005 when it carried no status code. */
-  onClose(code: number, reason: string): void;
-  /** The peer broke the protocol; the connection must be failed with `error.closeCode`. */
-  onProtocolError(error: ProtocolError): void;
-  /**
-   * With `streamMessages`: a piece of an uncompressed data message, unmasked, as it arrives
-   * (`first` on the message's first piece, `fin` on its last, which may be empty). Text
-   * pieces are UTF-8-checked up to here; a piece may end inside a UTF-8 sequence.
-   */
-  onMessageChunk?(data: Buffer, isBinary: boolean, first: boolean, fin: boolean): void;
-}
+import { compressedLimit, DEFAULT_MAX_FRAGMENTS, type ReceiverHandler, type ReceiverOptions } from "./receiver-options.js";
 
-/** Receiver settings. */
-export interface ReceiverOptions {
-  /** True on the server: frames must be masked (RFC 6455 §5.1). */
-  isServer: boolean;
-  /**
-   * Largest message payload accepted, in bytes, as the application receives it; larger gives
-   * 1009. A compressed message may take {@link compressedLimit}(maxPayload) bytes on the wire
-   * (its inflated size is bounded by the codec).
-   */
-  maxPayload: number;
-  /** Most frames one data message may arrive in; more gives 1008. Default {@link DEFAULT_MAX_FRAGMENTS}. */
-  maxFragments?: number;
-  /** Whether an extension that uses RSV1 (permessage-deflate) was negotiated. */
-  allowRsv1?: boolean;
-  /**
-   * Surface uncompressed data messages piece by piece (`onMessageChunk`) instead of
-   * collecting them: memory per message is one network chunk, `maxPayload` still bounds
-   * the whole message. Compressed messages are still delivered whole. Default false.
-   */
-  streamMessages?: boolean;
-}
-
-/**
- * Default fragment limit per message: 131,072 (2^17). A 16 MiB message in 128-byte fragments
- * fits; a flood of tiny or empty continuation frames (a CVE class in ws, undici and
- * socket.io-parser) is cut off early.
- */
-export const DEFAULT_MAX_FRAGMENTS = 131_072;
-
-/**
- * Most bytes a compressed message may take on the wire for a `maxPayload` limit on its inflated
- * size: deflate output can exceed its input (stored blocks), by at most zlib's `deflateBound`
- * (n + n/4096 + n/16384 + 13); n + n/1024 + 1 KiB covers it with room to spare.
- */
-export function compressedLimit(maxPayload: number): number {
-  const limit = maxPayload + Math.floor(maxPayload / 1024) + 1024;
-  return limit > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : limit;
-}
+export { takeMessageBuffer } from "./message-assembly.js";
+export { compressedLimit, DEFAULT_MAX_FRAGMENTS, type ReceiverHandler, type ReceiverOptions } from "./receiver-options.js";
 
 const enum State {
   Header,
@@ -79,71 +26,13 @@ const enum State {
 
 const EMPTY = Buffer.alloc(0);
 
-/** ArrayBuffers a receiver allocated for one message and let go of once it was delivered. */
-const released = new WeakSet<ArrayBuffer>();
-
-/**
- * The ArrayBuffer behind a delivered message when nothing else can see it: the receiver
- * allocated it for this message alone (not a socket chunk, not Node's buffer pool) and it is
- * exactly the message. The caller may hand it out without a copy (WHATWG `binaryType`
- * "arraybuffer"); later calls for the same buffer return null. Null in every other case.
- */
-export function takeMessageBuffer(data: Buffer): ArrayBuffer | null {
-  const ab = data.buffer as ArrayBuffer;
-  if (data.byteOffset !== 0 || data.length !== ab.byteLength || !released.delete(ab)) return null;
-  return ab;
-}
-
-/**
- * Unmasks `data[start..end)` in place (RFC 6455 §5.3) with the 4 key bytes at `data[keyAt..]`,
- * for short payloads (a byte loop beats a word view below ~48 bytes); returns the OR of the
- * unmasked bytes: bit 7 clear means all ASCII, which is valid UTF-8.
- */
-function unmaskShort(data: Buffer, start: number, end: number, keyAt: number): number {
-  const k0 = data[keyAt];
-  const k1 = data[keyAt + 1];
-  const k2 = data[keyAt + 2];
-  const k3 = data[keyAt + 3];
-  let bits = 0;
-  let j = start;
-  for (const end4 = end - 3; j < end4; j += 4) {
-    const a = data[j] ^ k0;
-    const b = data[j + 1] ^ k1;
-    const c = data[j + 2] ^ k2;
-    const d = data[j + 3] ^ k3;
-    data[j] = a;
-    data[j + 1] = b;
-    data[j + 2] = c;
-    data[j + 3] = d;
-    bits |= a | b | c | d;
-  }
-  if (j < end) bits |= data[j] ^= k0;
-  if (++j < end) bits |= data[j] ^= k1;
-  if (++j < end) bits |= data[j] ^= k2;
-  return bits;
-}
-
-/** From this size Buffer.allocUnsafe gives a buffer its own ArrayBuffer (Node's pool is 8 KiB, used below half). */
-const POOL_LIMIT = Buffer.poolSize >>> 1;
-/** Smallest allocation of a message buffer (it grows by doubling up to the message's bound). */
-const MIN_MESSAGE_BUFFER = 16 * 1024;
-/** Pieces of a message held by reference before its buffer is allocated (Receiver.hold). */
-const MAX_HELD = 32;
-
-/** A copy of `piece` in memory of its own (not Node's shared pool, which would keep 8 KiB alive). */
-function copyOf(piece: Buffer): Buffer {
-  const copy = Buffer.allocUnsafeSlow(piece.length);
-  piece.copy(copy);
-  return copy;
-}
-
 /**
  * Incremental RFC 6455 frame parser. Feed it with {@link Receiver.push}.
  *
- * Memory held for a message in progress is one buffer of at most the message's limit
- * (maxPayload, or {@link compressedLimit} when compressed), whatever the fragmentation: pieces
- * are copied into it, never kept as views of socket chunks; plus a 14-byte header buffer and,
- * for a control frame split across reads, its payload (at most 125 bytes).
+ * Memory held for a message in progress is one {@link MessageAssembly}: at most the message's
+ * limit (maxPayload, or {@link compressedLimit} when compressed), whatever the fragmentation;
+ * plus a 14-byte header buffer and, for a control frame split across reads, its payload (at
+ * most 125 bytes).
  */
 export class Receiver {
   private readonly handler: ReceiverHandler;
@@ -182,12 +71,7 @@ export class Receiver {
   /** Data frames of the current message so far. */
   private messageFrames = 0;
   /** The message's bytes, unless it arrives as one frame inside one chunk (then a view). */
-  private message: Buffer | null = null;
-  /**
-   * The first pieces of a one-frame message, held as views of the socket reads until a
-   * quarter of it is here and its buffer is allocated at its exact size (see append()).
-   */
-  private held: Buffer[] | null = null;
+  private message: MessageAssembly | null = null;
   private messageLength = 0;
   /** What messageLength will be once the current data frame is complete. */
   private frameEnd = 0;
@@ -222,8 +106,7 @@ export class Receiver {
       this.messageOpcode === 0 &&
       !this.paused &&
       this.pending === null &&
-      this.message === null &&
-      this.held === null
+      this.message === null
     );
   }
 
@@ -249,7 +132,6 @@ export class Receiver {
     this.pending = null;
     this.control = null;
     this.message = null;
-    this.held = null;
   }
 
   /**
@@ -472,7 +354,11 @@ export class Receiver {
       return this.controlFrame(this.opcode, control) ? pos + take : -1;
     }
     if (!this.validatePiece(piece)) return -1;
-    if (take > 0) this.append(piece);
+    if (take > 0) {
+      const bound = this.fin ? this.frameEnd : this.messageCompressed ? this.maxCompressed : this.maxPayload;
+      (this.message ??= new MessageAssembly()).append(piece, this.fin, this.frameEnd, bound);
+      this.messageLength += take;
+    }
     this.frameHave += take;
     if (this.frameHave < this.payloadLength) return pos + take;
     this.state = State.Header;
@@ -481,68 +367,8 @@ export class Receiver {
       this.fail(CloseCode.InvalidFramePayloadData, "truncated UTF-8 sequence at the end of a text message");
       return -1;
     }
-    const message = this.message;
-    let data: Buffer = EMPTY;
-    if (message !== null) {
-      data = message.subarray(0, this.messageLength);
-      // Dropped by deliver(): from then on the message is the only view of its buffer.
-      if (message.length >= POOL_LIMIT) released.add(message.buffer as ArrayBuffer);
-    }
+    const data = this.message === null ? EMPTY : this.message.take();
     return this.deliver(data) ? pos + take : -1;
-  }
-
-  /**
-   * Copies a piece of the message into its buffer, growing it by doubling but never past the
-   * message's bound: the exact final size when this is the last frame, else the limit. The
-   * buffer ends up exactly the message's size when it arrives in one frame, so the layer above
-   * may hand its ArrayBuffer on without a copy.
-   */
-  private append(piece: Buffer): void {
-    const need = this.messageLength + piece.length;
-    let buf = this.message;
-    if (buf === null && this.fin && need * 4 < this.frameEnd && this.hold(piece)) {
-      this.messageLength = need;
-      return;
-    }
-    if (buf === null || buf.length < need) {
-      const bound = this.fin ? this.frameEnd : this.messageCompressed ? this.maxCompressed : this.maxPayload;
-      let size = buf === null ? MIN_MESSAGE_BUFFER : buf.length * 2;
-      if (size < need) size = need;
-      // The last frame's end is known: once a quarter of the message is here, allocate it
-      // whole (skips the last doublings and their copies; still at most 4x what was sent).
-      if (size > bound || (this.fin && need * 4 >= bound)) size = bound;
-      const next = Buffer.allocUnsafe(size);
-      if (buf !== null && this.messageLength > 0) buf.copy(next, 0, 0, this.messageLength);
-      const held = this.held;
-      if (held !== null) {
-        // The pieces held by reference go in first, each copied once.
-        this.held = null;
-        let at = 0;
-        for (let i = 0; i < held.length; i++) at += held[i].copy(next, at);
-      }
-      this.message = buf = next;
-    }
-    piece.copy(buf, this.messageLength);
-    this.messageLength = need;
-  }
-
-  /**
-   * Holds `piece` (a view of a socket read) instead of copying it, while the message is one
-   * frame and less than a quarter of it has arrived, so that its buffer, allocated at the
-   * exact size once a quarter is here, receives every byte in one copy (a 1 MiB message in
-   * 64 KiB reads would otherwise be copied into 64, 128 and 256 KiB buffers first). Bounded
-   * like the doubling it replaces: a piece that is less than half of its read's memory (the
-   * read also held other frames, or a Duplex hands out views of larger buffers) is held as a
-   * copy, so what the held pieces keep alive is at most twice what arrived; and at most
-   * {@link MAX_HELD} pieces (false past it: the caller copies into a growing buffer).
-   */
-  private hold(piece: Buffer): boolean {
-    let held = this.held;
-    if (held !== null && held.length >= MAX_HELD) return false;
-    const kept = piece.buffer.byteLength <= 2 * piece.length ? piece : copyOf(piece);
-    if (held === null) this.held = held = [];
-    held.push(kept);
-    return true;
   }
 
   /**

@@ -45,36 +45,18 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
    * HTTP/2: the connection's socket). "" when the stream given to `handleUpgrade` is not a socket.
    */
   readonly remoteAddress: string;
-  /** The peer's port, read when the connection was accepted; 0 when unknown. */
-  readonly remotePort: number;
-  /** `"IPv4"` or `"IPv6"`, read when the connection was accepted; "" when unknown. */
-  readonly remoteFamily: string;
-  /** What carries this WebSocket: "1.1" (an upgraded connection) or "2.0" (an RFC 8441 stream). */
-  readonly httpVersion: string;
 
   /** @internal */
   readonly transport: Transport;
   /** @internal */
   readonly core: ServerCore<T>;
-  /** @internal topics this connection subscribes to */
-  topicSet: Set<string> | null = null;
   /**
-   * @internal server-to-client window bits when this connection can take a shared compressed
-   * publish frame (permessage-deflate without server context takeover), else 0
+   * The small per-connection values packed in one number (one field instead of four: an idle
+   * connection's size): the peer's port, the HTTP version, wsx.topics.v1, the publish window bits.
    */
-  publishWindowBits = 0;
-  /** @internal the message being received as a stream (`messageStream` handler) */
-  currentMessage: MessageStream | null = null;
-  /** @internal streamed sends waiting for the socket's drain */
-  drainWaiters: Array<() => void> | null = null;
-  /** @internal this connection speaks wsx.topics.v1 (its frames go to the topics protocol) */
-  topicsV1 = false;
-  /** @internal durable subscriptions by topic */
-  durableSubs: Map<string, Subscription> | null = null;
-  /** @internal topic operations waiting on an asynchronous `authorize`, in order */
-  topicOps: Promise<void> | null = null;
-  /** @internal how many */
-  topicOpsPending = 0;
+  private bits: number;
+  /** Topic, streaming and drain state, allocated by the first connection that needs it. */
+  private extras: ServerWebSocketExtras | null = null;
 
   /** @internal */
   constructor(core: ServerCore<T>, transport: Transport, data: T, protocol: string, extensions: string, peerSource?: object, httpVersion = "1.1") {
@@ -83,14 +65,99 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     this.data = data;
     this.protocol = protocol;
     this.extensions = extensions;
-    // A net.Socket forgets its peer once destroyed unless it was asked before: ask now (one
-    // getpeername call; the three getters share its result).
+    // A net.Socket forgets its peer once destroyed: ask now (one getpeername call), keep the
+    // address and the port (the family follows from the address).
     // Over HTTP/2 the peer is the session's socket, not the stream.
-    const peer = (peerSource ?? transport.socket) as { remoteAddress?: string; remotePort?: number; remoteFamily?: string };
-    this.remoteAddress = peer.remoteAddress ?? "";
-    this.remotePort = peer.remotePort ?? 0;
-    this.remoteFamily = peer.remoteFamily ?? "";
-    this.httpVersion = httpVersion;
+    const peer = (peerSource ?? transport.socket) as { remoteAddress?: string; remotePort?: number };
+    this.remoteAddress = sharedAddress(peer.remoteAddress ?? "");
+    this.bits = ((peer.remotePort ?? 0) & PORT_MASK) | (httpVersion === "2.0" ? HTTP2 : 0);
+  }
+
+  /** The peer's port, read when the connection was accepted; 0 when unknown. */
+  get remotePort(): number {
+    return this.bits & PORT_MASK;
+  }
+
+  /** `"IPv4"` or `"IPv6"`, from the address read when the connection was accepted; "" when unknown. */
+  get remoteFamily(): string {
+    const a = this.remoteAddress;
+    return a === "" ? "" : a.includes(":") ? "IPv6" : "IPv4";
+  }
+
+  /** What carries this WebSocket: "1.1" (an upgraded connection) or "2.0" (an RFC 8441 stream). */
+  get httpVersion(): string {
+    return (this.bits & HTTP2) !== 0 ? "2.0" : "1.1";
+  }
+
+  /** @internal this connection speaks wsx.topics.v1 (its frames go to the topics protocol) */
+  get topicsV1(): boolean {
+    return (this.bits & TOPICS_V1) !== 0;
+  }
+  set topicsV1(v: boolean) {
+    this.bits = v ? this.bits | TOPICS_V1 : this.bits & ~TOPICS_V1;
+  }
+
+  /**
+   * @internal server-to-client window bits when this connection can take a shared compressed
+   * publish frame (permessage-deflate without server context takeover), else 0
+   */
+  get publishWindowBits(): number {
+    return (this.bits >>> WINDOW_SHIFT) & 15;
+  }
+  set publishWindowBits(v: number) {
+    this.bits = (this.bits & ~(15 << WINDOW_SHIFT)) | ((v & 15) << WINDOW_SHIFT);
+  }
+
+  /** @internal topics this connection subscribes to */
+  get topicSet(): Set<string> | null {
+    return this.extras === null ? null : this.extras.topicSet;
+  }
+  set topicSet(v: Set<string> | null) {
+    if (v !== null || this.extras !== null) this.more().topicSet = v;
+  }
+
+  /** @internal the message being received as a stream (`messageStream` handler) */
+  get currentMessage(): MessageStream | null {
+    return this.extras === null ? null : this.extras.currentMessage;
+  }
+  set currentMessage(v: MessageStream | null) {
+    if (v !== null || this.extras !== null) this.more().currentMessage = v;
+  }
+
+  /** @internal streamed sends waiting for the socket's drain */
+  get drainWaiters(): Array<() => void> | null {
+    return this.extras === null ? null : this.extras.drainWaiters;
+  }
+  set drainWaiters(v: Array<() => void> | null) {
+    if (v !== null || this.extras !== null) this.more().drainWaiters = v;
+  }
+
+  /** @internal durable subscriptions by topic */
+  get durableSubs(): Map<string, Subscription> | null {
+    return this.extras === null ? null : this.extras.durableSubs;
+  }
+  set durableSubs(v: Map<string, Subscription> | null) {
+    if (v !== null || this.extras !== null) this.more().durableSubs = v;
+  }
+
+  /** @internal topic operations waiting on an asynchronous `authorize`, in order */
+  get topicOps(): Promise<void> | null {
+    return this.extras === null ? null : this.extras.topicOps;
+  }
+  set topicOps(v: Promise<void> | null) {
+    if (v !== null || this.extras !== null) this.more().topicOps = v;
+  }
+
+  /** @internal how many */
+  get topicOpsPending(): number {
+    return this.extras === null ? 0 : this.extras.topicOpsPending;
+  }
+  set topicOpsPending(v: number) {
+    if (v !== 0 || this.extras !== null) this.more().topicOpsPending = v;
+  }
+
+  private more(): ServerWebSocketExtras {
+    return (this.extras ??= new ServerWebSocketExtras());
   }
 
   /** The connection state (0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED). */
@@ -379,6 +446,33 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     const h = this.core.handlers.close;
     if (h !== undefined) h(this, code, conn.closeReceived ? conn.closeReason : "");
   }
+}
+
+/** The state few connections need (topics, streamed messages, drain waits): kept apart. */
+class ServerWebSocketExtras {
+  topicSet: Set<string> | null = null;
+  currentMessage: MessageStream | null = null;
+  drainWaiters: Array<() => void> | null = null;
+  durableSubs: Map<string, Subscription> | null = null;
+  topicOps: Promise<void> | null = null;
+  topicOpsPending = 0;
+}
+
+// ServerWebSocket.bits: the port (16 bits), then flags and the publish window bits.
+const PORT_MASK = 0xffff;
+const HTTP2 = 1 << 16;
+const TOPICS_V1 = 1 << 17;
+const WINDOW_SHIFT = 18;
+
+/**
+ * The previous connection's address string when this one's is equal: connections from one
+ * peer (a proxy, a load balancer, a NAT) share one string instead of holding a copy each.
+ */
+let lastAddress = "";
+function sharedAddress(address: string): string {
+  if (address === lastAddress) return lastAddress;
+  lastAddress = address;
+  return address;
 }
 
 /** Last resort for an error no handler took: stderr, never a crash. */

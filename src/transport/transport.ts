@@ -44,17 +44,13 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   readonly connection: Connection;
   owner: TransportOwner;
 
-  /** @internal flush list membership */
-  flushQueued = false;
-  /** Whether the socket has closed. */
-  closed = false;
+  /**
+   * The boolean states below and the input pause count, packed in one number (one field
+   * instead of nine: an idle connection's size; see the accessors at the end of the class).
+   */
+  private bits = 0;
   /** The error that failed the connection, if any. */
   error: Error | null = null;
-  /**
-   * close() was called (or a handler failed) while sends still wait for compression: the
-   * close frame is queued behind them, and nothing more may be sent (WHATWG: CLOSING).
-   */
-  closeRequested = false;
 
   /** @internal Settings, usually one object shared by all connections of a server. */
   readonly options: TransportOptions;
@@ -62,25 +58,14 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   readonly codec: MessageCodec | null;
   /** @internal the close handshake's deadline */
   closeTimer: NodeJS.Timeout | null = null;
-  /** @internal coarse time of the last read */
+  /** @internal coarse time of the last read (the wheel's clock: a small integer) */
   lastActivity = 0;
-  /** @internal a keepalive ping is unanswered */
-  pingOutstanding = false;
-  private waitingDrain = false;
-  /** @internal True while a socket read is being processed. */
-  reading = false;
   /** @internal Compressions in flight; sends wait behind them to keep message order. */
   pendingSends: PendingSend[] | null = null;
   /** @internal Bytes of the sends in `pendingSends` (before compression): they count as buffered. */
   pendingBytes = 0;
-  /** Whether the socket's own buffers may be reused once a write completes synchronously. */
-  private readonly copiesWrites: boolean;
-  /** @internal A fragmented message is being sent: other data messages wait (RFC 6455 §5.4). */
-  sendingReserved = false;
   /** @internal Callers of reserveSending still waiting for their turn (answered false on close). */
   reserveWaiters: Array<(ok: boolean) => void> | null = null;
-  /** Reasons input is paused (a message inflating, a consumer not reading): a count. */
-  private inputPauses = 0;
 
   /**
    * `options` may be shared by many transports (nothing per connection is kept in it); the
@@ -95,7 +80,7 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     // A net.Socket (TLS included) hands a synchronously completed write to the kernel or to
     // OpenSSL, which copy it; another Duplex (an HTTP/2 stream, an in-memory pair) may keep
     // the chunk by reference, so its bytes must never change after write().
-    this.copiesWrites = socket instanceof Socket;
+    if (socket instanceof Socket) this.bits = COPIES_WRITES;
   }
 
   /** Starts reading. `head` holds bytes that arrived with the handshake. */
@@ -415,4 +400,89 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   onTick(now: number): void {
     idleTick(this, now);
   }
+
+  // ---- packed state (one `bits` field) ----------------------------------------------------
+
+  /** @internal flush list membership */
+  get flushQueued(): boolean {
+    return (this.bits & FLUSH_QUEUED) !== 0;
+  }
+  set flushQueued(v: boolean) {
+    this.bits = v ? this.bits | FLUSH_QUEUED : this.bits & ~FLUSH_QUEUED;
+  }
+
+  /** Whether the socket has closed. */
+  get closed(): boolean {
+    return (this.bits & CLOSED) !== 0;
+  }
+  set closed(v: boolean) {
+    this.bits = v ? this.bits | CLOSED : this.bits & ~CLOSED;
+  }
+
+  /**
+   * close() was called (or a handler failed) while sends still wait for compression: the
+   * close frame is queued behind them, and nothing more may be sent (WHATWG: CLOSING).
+   */
+  get closeRequested(): boolean {
+    return (this.bits & CLOSE_REQUESTED) !== 0;
+  }
+  set closeRequested(v: boolean) {
+    this.bits = v ? this.bits | CLOSE_REQUESTED : this.bits & ~CLOSE_REQUESTED;
+  }
+
+  /** @internal a keepalive ping is unanswered */
+  get pingOutstanding(): boolean {
+    return (this.bits & PING_OUTSTANDING) !== 0;
+  }
+  set pingOutstanding(v: boolean) {
+    this.bits = v ? this.bits | PING_OUTSTANDING : this.bits & ~PING_OUTSTANDING;
+  }
+
+  private get waitingDrain(): boolean {
+    return (this.bits & WAITING_DRAIN) !== 0;
+  }
+  private set waitingDrain(v: boolean) {
+    this.bits = v ? this.bits | WAITING_DRAIN : this.bits & ~WAITING_DRAIN;
+  }
+
+  /** @internal True while a socket read is being processed. */
+  get reading(): boolean {
+    return (this.bits & READING) !== 0;
+  }
+  set reading(v: boolean) {
+    this.bits = v ? this.bits | READING : this.bits & ~READING;
+  }
+
+  /** Whether the socket's own buffers may be reused once a write completes synchronously. */
+  private get copiesWrites(): boolean {
+    return (this.bits & COPIES_WRITES) !== 0;
+  }
+
+  /** @internal A fragmented message is being sent: other data messages wait (RFC 6455 §5.4). */
+  get sendingReserved(): boolean {
+    return (this.bits & SENDING_RESERVED) !== 0;
+  }
+  set sendingReserved(v: boolean) {
+    this.bits = v ? this.bits | SENDING_RESERVED : this.bits & ~SENDING_RESERVED;
+  }
+
+  /** Reasons input is paused (a message inflating, a consumer not reading): a count. */
+  private get inputPauses(): number {
+    return this.bits >>> PAUSES_SHIFT;
+  }
+  private set inputPauses(n: number) {
+    this.bits = (this.bits & FLAGS_MASK) | (n << PAUSES_SHIFT);
+  }
 }
+
+// Bits of Transport.bits: eight flags, then the input pause count.
+const FLUSH_QUEUED = 1;
+const CLOSED = 2;
+const CLOSE_REQUESTED = 4;
+const PING_OUTSTANDING = 8;
+const WAITING_DRAIN = 16;
+const READING = 32;
+const COPIES_WRITES = 64;
+const SENDING_RESERVED = 128;
+const FLAGS_MASK = 255;
+const PAUSES_SHIFT = 8;

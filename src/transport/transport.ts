@@ -38,6 +38,19 @@ function onSocketDrain(this: TransportSocket): void {
   this[kTransport]!.onSocketDrain();
 }
 
+/**
+ * A net.Socket listens to its own 'end' with `onReadableStreamEnd`, which does nothing when
+ * `allowHalfOpen` is true (every node:http server socket). Removed, our 'end' listener is the
+ * only one: the socket's `_events.end` stays one function instead of a two-element array
+ * (~65 bytes per idle connection). Any other listener, or a socket that does not allow half
+ * open, is left as it is.
+ */
+function dropNoOpEndListener(socket: Duplex): void {
+  if (!(socket instanceof Socket) || socket.allowHalfOpen !== true || socket.listenerCount("end") !== 1) return;
+  const own = socket.listeners("end")[0] as (() => void) | undefined;
+  if (own !== undefined && own.name === "onReadableStreamEnd") socket.removeListener("end", own);
+}
+
 /** One WebSocket connection over a stream. */
 export class Transport implements ConnectionHandler, Flushable, WheelMember {
   readonly socket: TransportSocket;
@@ -49,23 +62,17 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
    * instead of nine: an idle connection's size; see the accessors at the end of the class).
    */
   private bits = 0;
-  /** The error that failed the connection, if any. */
-  error: Error | null = null;
-
   /** @internal Settings, usually one object shared by all connections of a server. */
   readonly options: TransportOptions;
   /** @internal The negotiated compression codec, or null. */
   readonly codec: MessageCodec | null;
-  /** @internal the close handshake's deadline */
-  closeTimer: NodeJS.Timeout | null = null;
   /** @internal coarse time of the last read (the wheel's clock: a small integer) */
   lastActivity = 0;
-  /** @internal Compressions in flight; sends wait behind them to keep message order. */
-  pendingSends: PendingSend[] | null = null;
-  /** @internal Bytes of the sends in `pendingSends` (before compression): they count as buffered. */
-  pendingBytes = 0;
-  /** @internal Callers of reserveSending still waiting for their turn (answered false on close). */
-  reserveWaiters: Array<(ok: boolean) => void> | null = null;
+  /**
+   * The state of closing, compression and reserved sends, allocated by the first connection
+   * that needs it (an idle one does not); see the accessors at the end of the class.
+   */
+  private extras: TransportExtras | null = null;
 
   /**
    * `options` may be shared by many transports (nothing per connection is kept in it); the
@@ -88,6 +95,7 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     const socket = this.socket;
     socket[kTransport] = this;
     socket.on("data", onSocketData);
+    dropNoOpEndListener(socket);
     socket.on("end", onSocketEnd);
     socket.on("close", onSocketClose);
     socket.on("error", onSocketError);
@@ -401,6 +409,52 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     idleTick(this, now);
   }
 
+  // ---- state kept apart (one `extras` field) ----------------------------------------------
+
+  /** The error that failed the connection, if any. */
+  get error(): Error | null {
+    return this.extras === null ? null : this.extras.error;
+  }
+  set error(v: Error | null) {
+    if (v !== null || this.extras !== null) this.more().error = v;
+  }
+
+  /** @internal the close handshake's deadline */
+  get closeTimer(): NodeJS.Timeout | null {
+    return this.extras === null ? null : this.extras.closeTimer;
+  }
+  set closeTimer(v: NodeJS.Timeout | null) {
+    if (v !== null || this.extras !== null) this.more().closeTimer = v;
+  }
+
+  /** @internal Compressions in flight; sends wait behind them to keep message order. */
+  get pendingSends(): PendingSend[] | null {
+    return this.extras === null ? null : this.extras.pendingSends;
+  }
+  set pendingSends(v: PendingSend[] | null) {
+    if (v !== null || this.extras !== null) this.more().pendingSends = v;
+  }
+
+  /** @internal Bytes of the sends in `pendingSends` (before compression): they count as buffered. */
+  get pendingBytes(): number {
+    return this.extras === null ? 0 : this.extras.pendingBytes;
+  }
+  set pendingBytes(v: number) {
+    if (v !== 0 || this.extras !== null) this.more().pendingBytes = v;
+  }
+
+  /** @internal Callers of reserveSending still waiting for their turn (answered false on close). */
+  get reserveWaiters(): Array<(ok: boolean) => void> | null {
+    return this.extras === null ? null : this.extras.reserveWaiters;
+  }
+  set reserveWaiters(v: Array<(ok: boolean) => void> | null) {
+    if (v !== null || this.extras !== null) this.more().reserveWaiters = v;
+  }
+
+  private more(): TransportExtras {
+    return (this.extras ??= new TransportExtras());
+  }
+
   // ---- packed state (one `bits` field) ----------------------------------------------------
 
   /** @internal flush list membership */
@@ -473,6 +527,15 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
   private set inputPauses(n: number) {
     this.bits = (this.bits & FLAGS_MASK) | (n << PAUSES_SHIFT);
   }
+}
+
+/** What few connections need: a failure, a close in progress, sends held back. */
+class TransportExtras {
+  error: Error | null = null;
+  closeTimer: NodeJS.Timeout | null = null;
+  pendingSends: PendingSend[] | null = null;
+  pendingBytes = 0;
+  reserveWaiters: Array<(ok: boolean) => void> | null = null;
 }
 
 // Bits of Transport.bits: eight flags, then the input pause count.

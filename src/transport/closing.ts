@@ -122,7 +122,7 @@ export function releaseClosed(t: Transport): void {
     clearTimeout(t.closeTimer);
     t.closeTimer = null;
   }
-  if (t.options.idleTimeout > 0) leaveWheel(t);
+  if (t.options.idleTimeout > 0 && t.options.wheelByOwner !== true) leaveWheel(t);
   t.connection.destroy();
   t.pendingSends = null;
   t.sendingReserved = false;

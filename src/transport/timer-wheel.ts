@@ -29,6 +29,12 @@ export function elapsed(now: number, since: number): number {
   return (now - since) | 0;
 }
 
+/** Reads the clock now (for a connection that starts between two ticks) and returns it. */
+export function readClock(): number {
+  coarseNow = (Date.now() - origin) | 0;
+  return coarseNow;
+}
+
 function tick(): void {
   coarseNow = (Date.now() - origin) | 0;
   for (const m of members) m.onTick(coarseNow);

@@ -13,7 +13,7 @@ import { type Flushable, scheduleFlush } from "./flush.js";
 import { closeFrameReceived, failConnection, handlerFailed, idleTick, releaseClosed, report, startClose } from "./closing.js";
 import { receiveCompressed, sendCompressed } from "./message-compression.js";
 import { drainPendingSends, reserveSending, type PendingSend } from "./pending-sends.js";
-import { coarseNow, joinWheel, type WheelMember } from "./timer-wheel.js";
+import { coarseNow, joinWheel, readClock, type WheelMember } from "./timer-wheel.js";
 import { connectionOptions, type MessageCodec, type TransportOptions, type TransportOwner } from "./transport-options.js";
 
 export type { MessageCodec, TransportOptions, TransportOwner } from "./transport-options.js";
@@ -101,7 +101,8 @@ export class Transport implements ConnectionHandler, Flushable, WheelMember {
     socket.on("error", onSocketError);
     socket.on("drain", onSocketDrain);
     if (this.options.idleTimeout > 0) {
-      joinWheel(this, this.options.idleTimeout / 4);
+      if (this.options.wheelByOwner === true) readClock();
+      else joinWheel(this, this.options.idleTimeout / 4);
       this.lastActivity = coarseNow;
     }
     if (head !== undefined && head.length > 0) this.onData(head);

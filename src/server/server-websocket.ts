@@ -35,10 +35,6 @@ function payloadLength(frameBytes: number): number {
 export class ServerWebSocket<T = undefined> implements TransportOwner {
   /** Per-connection data returned by the `upgrade` hook. */
   data: T;
-  /** The negotiated subprotocol, or "". */
-  readonly protocol: string;
-  /** The negotiated extensions (the `Sec-WebSocket-Extensions` response value), or "". */
-  readonly extensions: string;
   /**
    * The peer's IP address (`"127.0.0.1"`, `"::1"` …), read once when the connection was
    * accepted, so it stays available in the `close` handler after the socket is gone (over
@@ -55,7 +51,7 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
    * connection's size): the peer's port, the HTTP version, wsx.topics.v1, the publish window bits.
    */
   private bits: number;
-  /** Topic, streaming and drain state, allocated by the first connection that needs it. */
+  /** The negotiated subprotocol and extensions, topic, streaming and drain state: allocated when one is there. */
   private extras: ServerWebSocketExtras | null = null;
 
   /** @internal */
@@ -63,14 +59,27 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
     this.core = core;
     this.transport = transport;
     this.data = data;
-    this.protocol = protocol;
-    this.extensions = extensions;
+    if (protocol !== "" || extensions !== "") {
+      const x = this.more();
+      x.protocol = protocol;
+      x.extensions = extensions;
+    }
     // A net.Socket forgets its peer once destroyed: ask now (one getpeername call), keep the
     // address and the port (the family follows from the address).
     // Over HTTP/2 the peer is the session's socket, not the stream.
     const peer = (peerSource ?? transport.socket) as { remoteAddress?: string; remotePort?: number };
     this.remoteAddress = sharedAddress(peer.remoteAddress ?? "");
     this.bits = ((peer.remotePort ?? 0) & PORT_MASK) | (httpVersion === "2.0" ? HTTP2 : 0);
+  }
+
+  /** The negotiated subprotocol, or "". */
+  get protocol(): string {
+    return this.extras === null ? "" : this.extras.protocol;
+  }
+
+  /** The negotiated extensions (the `Sec-WebSocket-Extensions` response value), or "". */
+  get extensions(): string {
+    return this.extras === null ? "" : this.extras.extensions;
   }
 
   /** The peer's port, read when the connection was accepted; 0 when unknown. */
@@ -448,8 +457,10 @@ export class ServerWebSocket<T = undefined> implements TransportOwner {
   }
 }
 
-/** The state few connections need (topics, streamed messages, drain waits): kept apart. */
+/** The state few connections need (a subprotocol, an extension, topics, streamed messages, drain waits): kept apart. */
 class ServerWebSocketExtras {
+  protocol = "";
+  extensions = "";
   topicSet: Set<string> | null = null;
   currentMessage: MessageStream | null = null;
   drainWaiters: Array<() => void> | null = null;

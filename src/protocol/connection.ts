@@ -67,20 +67,15 @@ export interface ConnectionOptions {
 
 /** One WebSocket connection's protocol state, without any I/O. */
 export class Connection implements ReceiverHandler {
-  /** The current state; starts OPEN (the handshake is done before the connection exists). */
-  readyState: ReadyStateValue = ReadyState.OPEN;
-  /** Whether we have queued our close frame (RFC 6455 §5.5.1: nothing may follow it). */
-  closeSent = false;
-  /** Whether the peer's close frame has arrived. */
-  closeReceived = false;
+  /**
+   * The ready state, the flags and the close code we sent, packed in one number (one field
+   * instead of six: an idle connection's size; see the accessors at the end of the class).
+   */
+  private bits: number = ReadyState.OPEN;
   /** The close code the peer sent (1005 if none), or 0 before its close frame. */
   closeCode = 0;
   /** The close reason the peer sent. */
   closeReason = "";
-  /** The close code we sent, or 0. */
-  sentCloseCode = 0;
-
-  readonly isServer: boolean;
   /**
    * The receiver and the output queue are created on first use: an idle connection (the
    * common case for chat and notification servers) carries neither.
@@ -89,19 +84,14 @@ export class Connection implements ReceiverHandler {
   private output: OutputQueue | null = null;
   /** The automatic answer to the most recent ping, until the transport takes the output. */
   private pendingPong: Buffer | null = null;
-  /**
-   * Set by the transport while the peer is not reading (its socket is over the high-water
-   * mark): pongs then coalesce into one instead of queuing one per ping (RFC 6455 §5.5.3).
-   */
-  coalescePongs = false;
   private readonly handler: ConnectionHandler;
   /** Settings, usually one object shared by every connection of a server. */
   private readonly options: ConnectionOptions;
 
   constructor(handler: ConnectionHandler, options: ConnectionOptions) {
     this.handler = handler;
-    this.isServer = options.isServer;
     this.options = options;
+    if (options.isServer) this.bits |= IS_SERVER;
     if (!options.isServer && options.maskSource === undefined) {
       throw new TypeError("a client connection needs a maskSource (RFC 6455 §5.3)");
     }
@@ -331,7 +321,65 @@ export class Connection implements ReceiverHandler {
     out.pushFrame(firstByte, data);
     if (wasEmpty) this.handler.onOutput();
   }
+
+  // ---- packed state (one `bits` field) ----------------------------------------------------
+
+  /** The current state; starts OPEN (the handshake is done before the connection exists). */
+  get readyState(): ReadyStateValue {
+    return (this.bits & STATE_MASK) as ReadyStateValue;
+  }
+  set readyState(v: ReadyStateValue) {
+    this.bits = (this.bits & ~STATE_MASK) | v;
+  }
+
+  /** Whether we have queued our close frame (RFC 6455 §5.5.1: nothing may follow it). */
+  get closeSent(): boolean {
+    return (this.bits & CLOSE_SENT) !== 0;
+  }
+  set closeSent(v: boolean) {
+    this.bits = v ? this.bits | CLOSE_SENT : this.bits & ~CLOSE_SENT;
+  }
+
+  /** Whether the peer's close frame has arrived. */
+  get closeReceived(): boolean {
+    return (this.bits & CLOSE_RECEIVED) !== 0;
+  }
+  set closeReceived(v: boolean) {
+    this.bits = v ? this.bits | CLOSE_RECEIVED : this.bits & ~CLOSE_RECEIVED;
+  }
+
+  /**
+   * Set by the transport while the peer is not reading (its socket is over the high-water
+   * mark): pongs then coalesce into one instead of queuing one per ping (RFC 6455 §5.5.3).
+   */
+  get coalescePongs(): boolean {
+    return (this.bits & COALESCE_PONGS) !== 0;
+  }
+  set coalescePongs(v: boolean) {
+    this.bits = v ? this.bits | COALESCE_PONGS : this.bits & ~COALESCE_PONGS;
+  }
+
+  /** True for the server side of the connection. */
+  get isServer(): boolean {
+    return (this.bits & IS_SERVER) !== 0;
+  }
+
+  /** The close code we sent, or 0. */
+  get sentCloseCode(): number {
+    return this.bits >>> SENT_CODE_SHIFT;
+  }
+  set sentCloseCode(code: number) {
+    this.bits = (this.bits & ~(0xffff << SENT_CODE_SHIFT)) | ((code & 0xffff) << SENT_CODE_SHIFT);
+  }
 }
+
+// Bits of Connection.bits: the ready state, four flags, then the close code we sent (16 bits).
+const STATE_MASK = 3;
+const CLOSE_SENT = 4;
+const CLOSE_RECEIVED = 8;
+const COALESCE_PONGS = 16;
+const IS_SERVER = 32;
+const SENT_CODE_SHIFT = 6;
 
 const EMPTY = Buffer.alloc(0);
 

@@ -85,6 +85,15 @@ export class Http1Handshake implements PendingHandshake {
   }
 
   get peer(): PeerAddress {
+    // `socket.remoteAddress` would cache getpeername's answer on the socket (an object and a
+    // property it keeps while it lives); asked of the handle, the answer is dropped once the
+    // ServerWebSocket has copied what it keeps. Any other stream answers itself.
+    const s = this.socket as Duplex & { _handle?: { getpeername?: (out: { address?: string; port?: number; family?: string }) => number } | null; _peername?: unknown };
+    const handle = s._handle;
+    if (s._peername === undefined && handle != null && typeof handle.getpeername === "function") {
+      const out: { address?: string; port?: number; family?: string } = {};
+      if (handle.getpeername(out) === 0 && typeof out.address === "string") return { remoteAddress: out.address, remotePort: out.port, remoteFamily: out.family };
+    }
     return this.socket as PeerAddress;
   }
 

@@ -13,6 +13,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { CloseCode } from "../protocol/close-code.js";
 import { Transport, type TransportOptions, type TransportOwner } from "../transport/transport.js";
+import { joinWheel, leaveWheel, type WheelMember } from "../transport/timer-wheel.js";
 import type { PubSubAdapter } from "./adapter.js";
 import { HandshakeAdmission } from "./admission.js";
 import { negotiateDeflate, type DeflateSetup } from "./deflate-setup.js";
@@ -90,6 +91,15 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   /** The own listener when `http2` is on. */
   private readonly h2Listener: Http2Listener | null = null;
   private readonly listening: Promise<void>;
+  /**
+   * The server's one member of the timer wheel while it has connections: it visits each
+   * open connection's idle deadlines (the transports do not join the wheel one by one).
+   */
+  private readonly idleVisitor: WheelMember = {
+    onTick: (now) => {
+      for (const ws of this.clients) ws.transport.onTick(now);
+    },
+  };
 
   constructor(options: WebSocketServerOptions<T> = {}) {
     super();
@@ -106,6 +116,8 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
       idleTimeout: o.idleTimeout,
       sendPings: o.sendPings,
       streamMessages: options.messageStream !== undefined,
+      // One wheel member for the whole server (below), not one per connection.
+      wheelByOwner: true,
     };
     this.path = options.path;
     this.deflate = negotiateDeflate(options.perMessageDeflate, this.options.maxPayload);
@@ -213,6 +225,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
     if (protocol === TOPICS_PROTOCOL && this.topicsProtocol !== null && this.handlers.messageStream === undefined) ws.topicsV1 = true;
     if (negotiated !== null && negotiated.params.serverNoContextTakeover) ws.publishWindowBits = negotiated.params.serverMaxWindowBits;
     this.clients.add(ws);
+    if (this.clients.size === 1 && this.options.idleTimeout > 0) joinWheel(this.idleVisitor, this.options.idleTimeout / 4);
     this.counters.handshakesAccepted++;
     transport.start();
     // The one boundary for user code: a throw in a listener or `open` closes this connection
@@ -231,6 +244,7 @@ export class WebSocketServer<T = undefined> extends EventEmitter {
   /** @internal called once when a connection's socket has closed */
   connectionClosed(ws: ServerWebSocket<T>): void {
     this.clients.delete(ws);
+    if (this.clients.size === 0) leaveWheel(this.idleVisitor);
     this.counters.socketClosed(ws.transport.socket, ws.extensions !== "");
     this.topics.unsubscribeAll(ws);
     if (ws.durableSubs !== null) {

@@ -7,7 +7,7 @@
 import { CloseCode } from "../protocol/close-code.js";
 import { assertCloseFrame, ReadyState } from "../protocol/connection.js";
 import { ProtocolError } from "../protocol/errors.js";
-import { leaveWheel } from "./timer-wheel.js";
+import { elapsed, leaveWheel } from "./timer-wheel.js";
 import type { Transport } from "./transport.js";
 
 /** `Transport.close`: the close frame now, or behind the sends waiting for a compression. */
@@ -122,7 +122,7 @@ export function releaseClosed(t: Transport): void {
     clearTimeout(t.closeTimer);
     t.closeTimer = null;
   }
-  if (t.options.idleTimeout > 0) leaveWheel(t);
+  if (t.options.idleTimeout > 0 && t.options.wheelByOwner !== true) leaveWheel(t);
   t.connection.destroy();
   t.pendingSends = null;
   t.sendingReserved = false;
@@ -135,7 +135,7 @@ export function releaseClosed(t: Transport): void {
 /** The timer wheel's visit: shed idle state, ping a quiet peer, drop a silent one. */
 export function idleTick(t: Transport, now: number): void {
   if (t.closed || t.connection.readyState !== ReadyState.OPEN) return;
-  const idle = now - t.lastActivity;
+  const idle = elapsed(now, t.lastActivity);
   // Quiet for a quarter of the idle timeout: shed per-connection parser and queue state.
   if (idle >= t.options.idleTimeout / 4 && !t.reading) {
     t.connection.releaseIdle();

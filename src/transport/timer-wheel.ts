@@ -14,11 +14,29 @@ const members = new Set<WheelMember>();
 let timer: NodeJS.Timeout | null = null;
 let interval = 1000;
 
-/** The wheel's coarse clock (ms since the epoch), updated every tick and on registration. */
-export let coarseNow = Date.now();
+/**
+ * The clock's origin: times are milliseconds since this module loaded, as 32-bit integers
+ * (V8 keeps them in the field itself; a Date.now() value would be a 16-byte heap number per
+ * connection). They wrap after 24.8 days: subtract with {@link elapsed}.
+ */
+const origin = Date.now();
+
+/** The wheel's coarse clock (int32 ms since the module loaded), updated every tick and on registration. */
+export let coarseNow = 0;
+
+/** Milliseconds from `since` to `now`, two values of {@link coarseNow} (correct across its wrap). */
+export function elapsed(now: number, since: number): number {
+  return (now - since) | 0;
+}
+
+/** Reads the clock now (for a connection that starts between two ticks) and returns it. */
+export function readClock(): number {
+  coarseNow = (Date.now() - origin) | 0;
+  return coarseNow;
+}
 
 function tick(): void {
-  coarseNow = Date.now();
+  coarseNow = (Date.now() - origin) | 0;
   for (const m of members) m.onTick(coarseNow);
 }
 
@@ -34,7 +52,7 @@ function restart(): void {
  * smallest resolution any member asked for, between 20 ms and 1 s.
  */
 export function joinWheel(member: WheelMember, resolution: number): void {
-  coarseNow = Date.now();
+  coarseNow = (Date.now() - origin) | 0;
   members.add(member);
   const wanted = Math.max(20, Math.min(1000, Math.floor(resolution)));
   if (timer === null || wanted < interval) {

@@ -85,6 +85,12 @@ export interface TransportOptions {
    * and some servers (Apache httpd) end the stream only after the client does. Default false.
    */
   endAfterCloseHandshake?: boolean;
+  /**
+   * @internal The owner visits its transports on the timer wheel itself (a server walks its
+   * open connections, timer-wheel.ts): a transport then does not join the wheel on its own,
+   * which saves a set entry per connection. Default false.
+   */
+  wheelByOwner?: boolean;
 }
 
 /** Connection settings derived from transport settings, shared like them. */

@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { Duplex } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { unmaskFrames } from './lib/floor.mjs';
 
 const { values: o } = parseArgs({
   options: {
@@ -67,21 +68,7 @@ async function wsxSocket(dir) {
 
 function floorSocket() {
   const socket = new InstantSocket();
-  socket.on('data', (c) => {
-    const out = Buffer.allocUnsafe(c.length);
-    let p = 0;
-    let o = 0;
-    while (p + 6 <= c.length) {
-      const len = c[p + 1] & 0x7f;
-      if (len > 125 || p + 6 + len > c.length) break;
-      out[o] = c[p];
-      out[o + 1] = len;
-      for (let i = 0; i < len; i++) out[o + 2 + i] = c[p + 6 + i] ^ c[p + 2 + (i & 3)];
-      o += 2 + len;
-      p += 6 + len;
-    }
-    socket.write(out.subarray(0, o));
-  });
+  socket.on('data', (c) => socket.write(unmaskFrames(c)));
   return socket;
 }
 

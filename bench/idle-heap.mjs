@@ -7,10 +7,10 @@
 // snapshots in /tmp. Not part of `npm run bench`.
 // usage: node --expose-gc bench/idle-heap.mjs wsx|ws|node [N=2000]
 import { fork } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { writeHeapSnapshot } from 'node:v8';
+import { acceptUpgrade } from './lib/floor.mjs';
 
 const impl = process.argv[2] ?? 'wsx';
 const N = Number(process.argv[3] ?? 2000);
@@ -54,9 +54,7 @@ if (impl === 'client') {
     const server = createServer();
     let clients = 0;
     server.on('upgrade', (req, socket) => {
-      const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-      socket.setNoDelay(true);
+      acceptUpgrade(req, socket);
       clients++;
       socket.on('close', () => clients--);
       socket.on('error', () => {});

@@ -112,9 +112,16 @@ export abstract class TransportState {
     this.bits = v ? this.bits | READING : this.bits & ~READING;
   }
 
-  /** Whether the socket's own buffers may be reused once a write completes synchronously. */
-  protected get copiesWrites(): boolean {
+  /**
+   * @internal Whether the socket copies what it writes synchronously, so output buffers may be
+   * reused once a write completes (set for a net.Socket; a test or bench Duplex that copies may
+   * set it too).
+   */
+  get copiesWrites(): boolean {
     return (this.bits & COPIES_WRITES) !== 0;
+  }
+  set copiesWrites(v: boolean) {
+    this.bits = v ? this.bits | COPIES_WRITES : this.bits & ~COPIES_WRITES;
   }
 
   /** @internal A fragmented message is being sent: other data messages wait (RFC 6455 §5.4). */

@@ -252,16 +252,7 @@ export class Channel {
     if (ctx !== null) {
       job.ctx = null;
       ctx.job = null;
-      if (discard) {
-        ctx.destroy();
-        if (this.ctx === ctx) this.ctx = null;
-      } else if (this.shared) {
-        ctx.stream.reset();
-        returnShared(ctx);
-      } else if (this.resetEachMessage) {
-        // RFC 7692 §7.1.1: no context takeover, start the next message from an empty window.
-        ctx.stream.reset();
-      }
+      this.putBack(ctx, discard);
     }
     if (job.holdsSlot) {
       job.holdsSlot = false;
@@ -283,7 +274,7 @@ export class Channel {
     return null;
   }
 
-  /** After a message run now: reset and pool, reset, keep, or (state unknown) destroy. */
+  /** After a message (run now or on the thread pool): reset and pool, reset, keep, or (state unknown) destroy. */
   private putBack(ctx: ZlibContext, discard: boolean): void {
     if (discard) {
       ctx.destroy();

@@ -172,7 +172,7 @@ let bunPath = null;
 async function startServer(impl, mode) {
   const server =
     impl === 'bun'
-      ? child(bunPath, [here('./servers/bun-deflate-echo.mjs'), '--mode', mode], 0, 'server bun')
+      ? child(bunPath, [here('./servers/bun-echo.mjs'), '--mode', mode], 0, 'server bun')
       : child(process.execPath, ['--expose-gc', here('./servers/deflate-echo.mjs'), '--impl', impl === 'wsx-before' ? 'wsx' : impl, '--mode', mode, ...(impl === 'wsx-before' ? ['--dist', opt['wsx-dist']] : [])], 0, `server ${impl}`);
   server.ready = await server.next((m) => m.type === 'ready', 15_000);
   return server;

@@ -8,10 +8,10 @@
 //
 // Needs redis-server on PATH. Not part of npm test.
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
+import { startRedis } from "./lib/redis.mjs";
 
 const { values } = parseArgs({
   options: { subscribers: { type: "string" }, seconds: { type: "string" }, size: { type: "string" }, depth: { type: "string" }, json: { type: "boolean" } },
@@ -27,16 +27,6 @@ const cleanup = () => {
 };
 process.on("exit", cleanup);
 process.on("SIGINT", () => process.exit(130));
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function start(cmd, args, ready) {
   return new Promise((resolve, reject) => {
@@ -107,9 +97,8 @@ async function run(label, ports) {
   return { label, subscribers: SUBS, nodes: ports.length, deliveriesPerSec: Math.round(deliveries / secs), p50Ms: +pct(50).toFixed(2), p99Ms: +pct(99).toFixed(2) };
 }
 
-const redisPort = await freePort();
-await start("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], /Ready to accept connections/);
-const url = `redis://127.0.0.1:${redisPort}`;
+const redis = await startRedis();
+const url = redis.url;
 const results = [];
 {
   const a = await start(process.execPath, [NODE], /PORT (\d+)/);

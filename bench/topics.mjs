@@ -9,15 +9,11 @@
 //
 // Servers and clients share this process (and its CPU): compare the rows with each other,
 // not with other benchmarks. Needs redis-server on PATH for the two-node rows.
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { WebSocketServer } from "../dist/index.js";
 import { RedisAdapter, RedisHistory } from "../dist/redis/index.js";
+import { startRedis } from "./lib/redis.mjs";
 
 const { values } = parseArgs({
   options: { subscribers: { type: "string" }, seconds: { type: "string" }, rounds: { type: "string" }, depth: { type: "string" }, size: { type: "string" }, json: { type: "boolean" } },
@@ -28,36 +24,7 @@ const ROUNDS = Number(values.rounds ?? 3);
 const DEPTH = Number(values.depth ?? 64);
 const PAD = "x".repeat(Math.max(0, Number(values.size ?? 64) - 30));
 
-const children = new Set();
-process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
 process.on("SIGINT", () => process.exit(130));
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "wsx-bench-redis-"));
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "pipe", "inherit"] });
-  children.add(child);
-  await new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error("redis-server did not start")), 10_000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      if (/Ready to accept connections/.test(out)) (clearTimeout(timer), resolve());
-    });
-    child.on("error", reject);
-  });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => (child.kill("SIGKILL"), rmSync(dir, { recursive: true, force: true })) };
-}
 
 /** One wsx node; `kind` decides how topic "bench" travels. */
 async function startNode(kind, redisUrl) {

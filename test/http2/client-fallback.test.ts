@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { once as onceEvent } from "node:events";
 import { createSecureServer, type Http2Session } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
-import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { test, type TestContext } from "node:test";
 import { http2PoolState } from "../../src/client/http2-session-pool.js";
 import { clientFailure, clientHttpVersion, WebSocket } from "../../src/client/websocket.js";
@@ -122,7 +122,8 @@ test("HTTP/2 server without ENABLE_CONNECT_PROTOCOL: the session is dropped, HTT
   assert.deepEqual(versions, ["1.1", "1.1"]);
 });
 
-test("an origin that accepts TCP and never answers fails within the one timeout, without a fallback attempt", async (t) => {
+/** A TCP server that accepts and never answers (reads and drops), closed with its sockets when `t` ends. */
+async function silentServer(t: TestContext): Promise<{ silent: NetServer; sockets: Socket[] }> {
   const sockets: Socket[] = [];
   const silent = createNetServer((s) => {
     sockets.push(s);
@@ -135,6 +136,11 @@ test("an origin that accepts TCP and never answers fails within the one timeout,
     for (const s of sockets) s.destroy();
     return new Promise<void>((r) => silent.close(() => r()));
   });
+  return { silent, sockets };
+}
+
+test("an origin that accepts TCP and never answers fails within the one timeout, without a fallback attempt", async (t) => {
+  const { silent, sockets } = await silentServer(t);
   const ws = client(t, `ws://127.0.0.1:${(silent.address() as AddressInfo).port}/`, { handshakeTimeout: 300 });
   const { log, closed } = record(ws);
   await closed;
@@ -147,18 +153,7 @@ test("an origin that accepts TCP and never answers fails within the one timeout,
 });
 
 test("wss: a server that never finishes the TLS handshake fails the socket and its connection is dropped", async (t) => {
-  const sockets: Socket[] = [];
-  const silent = createNetServer((s) => {
-    sockets.push(s);
-    s.on("error", () => {});
-    s.resume();
-  });
-  silent.listen(0, "127.0.0.1");
-  await onceEvent(silent, "listening");
-  t.after(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((r) => silent.close(() => r()));
-  });
+  const { silent, sockets } = await silentServer(t);
   const ws = client(t, `wss://localhost:${(silent.address() as AddressInfo).port}/`, { handshakeTimeout: 300 });
   const { log, closed } = record(ws);
   await closed;

@@ -263,6 +263,8 @@ describe("wsx.topics.v1 on one server (memory history)", () => {
     p.addEventListener("message", (e) => got.push(String(e.data)));
     await waitUntil(() => subscribedAt.length === 1, "subscribed hook");
     assert.deepEqual(events, [{ topic: "d:api", from: `${history.epoch}-2`, reason: "truncated" }]);
+    // The hook runs on the server once the replay is queued; the client reads it afterwards.
+    await waitUntil(() => got.length >= 5, "the replayed messages at the client");
     assert.deepEqual(got, [4, 5, 6, 7, 8].map((i) => `d:api|${history.epoch}-${i}|${i}`));
     assert.equal(subscribedAt[0], `${history.epoch}-8`);
     assert.equal(wss.subscriberCount("d:api"), 1);
